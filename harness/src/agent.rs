@@ -1,0 +1,105 @@
+//! The user agent: a browser stand-in with a cookie jar that follows the sign-in through
+//! RP → IdP → RP over real HTTP(S), and records each hop.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use url::Url;
+
+use crate::hosts::Hosts;
+
+const MAX_HOPS: usize = 10;
+
+/// One request the browser made.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Hop {
+    pub method: String,
+    /// The URL, secrets redacted.
+    pub url: String,
+    pub status: u16,
+}
+
+/// What the browser went through.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Journey {
+    pub hops: Vec<Hop>,
+    /// The body of the last page.
+    pub body: String,
+    /// Set when the browser itself could not go on (a party unreachable, too many redirects).
+    pub error: Option<String>,
+}
+
+impl Journey {
+    /// The status of the last page (0 if there was none).
+    pub fn final_status(&self) -> u16 {
+        self.hops.last().map_or(0, |hop| hop.status)
+    }
+}
+
+/// A browser that trusts the environment's CA and resolves its host names.
+#[derive(Clone, Debug)]
+pub struct Agent {
+    http: reqwest::Client,
+}
+
+impl Agent {
+    pub fn new(hosts: &Hosts, ca_pem: &str) -> reqwest::Result<Agent> {
+        let http = reqwest::Client::builder()
+            .use_rustls_tls()
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(reqwest::Certificate::from_pem(ca_pem.as_bytes())?)
+            .dns_resolver(Arc::new(hosts.clone()))
+            .no_proxy()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(5))
+            .build()?;
+        Ok(Agent { http })
+    }
+
+    /// Opens `start` and follows redirects until a page answers (at most ten hops).
+    pub async fn sign_in(&self, start: Url) -> Journey {
+        let mut journey = Journey::default();
+        let mut next = start;
+        for _ in 0..MAX_HOPS {
+            let response = match self.http.get(next.clone()).send().await {
+                Ok(response) => response,
+                Err(error) => {
+                    journey.error = Some(
+                        crate::chain::ErrorChain::from_error(&error)
+                            .levels
+                            .join(": "),
+                    );
+                    return journey;
+                }
+            };
+            let status = response.status();
+            journey.hops.push(Hop {
+                method: "GET".to_owned(),
+                url: crate::redact::secrets(next.as_str()),
+                status: status.as_u16(),
+            });
+            let location = response
+                .headers()
+                .get("location")
+                .and_then(|l| l.to_str().ok())
+                .map(str::to_owned);
+            match location {
+                Some(location) if status.is_redirection() => match next.join(&location) {
+                    Ok(url) => next = url,
+                    Err(error) => {
+                        journey.error = Some(format!("bad redirect location: {error}"));
+                        return journey;
+                    }
+                },
+                _ => {
+                    journey.body = response.text().await.unwrap_or_default();
+                    return journey;
+                }
+            }
+        }
+        journey.error = Some(format!("more than {MAX_HOPS} redirects"));
+        journey
+    }
+}

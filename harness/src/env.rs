@@ -1,0 +1,244 @@
+//! An environment: one IdP, one proxy and one RP wired together, and a browser to drive them.
+//!
+//! The parties never know of each other; only this module does. It makes one CA per environment,
+//! starts the IdP, the proxy and the RP on ephemeral ports under harness host names, registers the
+//! RP's redirect URI at the IdP, and collects what everyone recorded into an [`Outcome`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::agent::{Agent, Journey};
+use crate::chain::{ErrorChain, RootCause};
+use crate::hosts::{Hosts, PROXY_HOST};
+use crate::idp::{ClientAuthMethod, Idp, IdpConfig, IdpError, IdpRequest};
+use crate::proxy::{Proxy, ProxyEntry, ProxyPolicy};
+use crate::rp::{LaunchRp, ReferenceRp, RpError, RpSettings, RunningRp};
+use crate::tls::{Ca, TlsError};
+
+/// How the RP is configured (its side of the setup).
+#[derive(Clone, Debug)]
+pub struct RpOptions {
+    /// Send back-channel calls through the environment's proxy.
+    pub use_proxy: bool,
+    /// Hosts that bypass the proxy (`NO_PROXY` syntax).
+    pub no_proxy: Option<String>,
+    /// The secret the RP is configured with; `None`: the one registered at the IdP.
+    pub client_secret: Option<String>,
+    pub auth_method: ClientAuthMethod,
+    /// Discover the endpoints from the issuer, instead of having them configured.
+    pub discovery: bool,
+    /// Back-channel connect and request timeout.
+    pub timeout: Duration,
+    /// See [`RpSettings::token_redirect_uri`].
+    pub token_redirect_uri: Option<String>,
+}
+
+impl Default for RpOptions {
+    fn default() -> Self {
+        RpOptions {
+            use_proxy: false,
+            no_proxy: None,
+            client_secret: None,
+            auth_method: ClientAuthMethod::ClientSecretBasic,
+            discovery: false,
+            timeout: Duration::from_millis(1000),
+            token_redirect_uri: None,
+        }
+    }
+}
+
+/// Why an environment could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EnvError {
+    #[error("making the environment's CA failed")]
+    Ca(#[source] TlsError),
+    #[error("starting the IdP failed")]
+    Idp(#[source] IdpError),
+    #[error("starting the proxy failed")]
+    Proxy(#[source] std::io::Error),
+    #[error("starting the RP failed")]
+    Rp(#[source] RpError),
+    #[error("building the user agent failed")]
+    Agent(#[source] reqwest::Error),
+}
+
+/// Builds an [`SsoEnv`].
+#[derive(Clone, Debug)]
+pub struct EnvBuilder {
+    idp: IdpConfig,
+    proxy: ProxyPolicy,
+    rp: RpOptions,
+    launcher: Arc<dyn LaunchRp>,
+}
+
+impl Default for EnvBuilder {
+    fn default() -> Self {
+        EnvBuilder {
+            idp: IdpConfig::default(),
+            proxy: ProxyPolicy::allow_all(),
+            rp: RpOptions::default(),
+            launcher: Arc::new(ReferenceRp),
+        }
+    }
+}
+
+impl EnvBuilder {
+    pub fn idp(mut self, config: IdpConfig) -> Self {
+        self.idp = config;
+        self
+    }
+
+    pub fn proxy_policy(mut self, policy: ProxyPolicy) -> Self {
+        self.proxy = policy;
+        self
+    }
+
+    pub fn rp(mut self, options: RpOptions) -> Self {
+        self.rp = options;
+        self
+    }
+
+    /// The RP under test (the reference RP unless set).
+    pub fn launcher(mut self, launcher: impl LaunchRp + 'static) -> Self {
+        self.launcher = Arc::new(launcher);
+        self
+    }
+
+    pub async fn start(self) -> Result<SsoEnv, EnvError> {
+        let hosts = Hosts::harness();
+        let ca = Ca::new("sso-repro test CA").map_err(EnvError::Ca)?;
+        let idp = Idp::start(self.idp, &ca).await.map_err(EnvError::Idp)?;
+        let proxy = Proxy::start(self.proxy, hosts.clone())
+            .await
+            .map_err(EnvError::Proxy)?;
+        let proxy_url = url::Url::parse(&format!("http://{PROXY_HOST}:{}", proxy.addr().port()))
+            .expect("valid proxy URL");
+        let settings = RpSettings {
+            issuer: idp.issuer().to_owned(),
+            endpoints: (!self.rp.discovery).then(|| idp.endpoints().clone()),
+            client_id: idp.config().client_id.clone(),
+            client_secret: self
+                .rp
+                .client_secret
+                .clone()
+                .unwrap_or_else(|| idp.config().client_secret.clone()),
+            auth_method: self.rp.auth_method,
+            proxy: self.rp.use_proxy.then_some(proxy_url),
+            no_proxy: self.rp.no_proxy.clone(),
+            trusted_ca_pem: ca.pem(),
+            timeout: self.rp.timeout,
+            hosts: hosts.clone(),
+            token_redirect_uri: self.rp.token_redirect_uri.clone(),
+        };
+        let rp = self.launcher.launch(settings).await.map_err(EnvError::Rp)?;
+        idp.register_redirect_uri(&rp.redirect_uri());
+        let agent = Agent::new(&hosts, &ca.pem()).map_err(EnvError::Agent)?;
+        Ok(SsoEnv {
+            idp,
+            proxy,
+            rp,
+            hosts,
+            agent,
+        })
+    }
+}
+
+/// A running environment; every party stops when it is dropped.
+pub struct SsoEnv {
+    pub idp: Idp,
+    pub proxy: Proxy,
+    pub rp: Box<dyn RunningRp>,
+    pub hosts: Hosts,
+    agent: Agent,
+}
+
+impl std::fmt::Debug for SsoEnv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SsoEnv")
+            .field("idp", &self.idp)
+            .field("proxy", &self.proxy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SsoEnv {
+    pub fn builder() -> EnvBuilder {
+        EnvBuilder::default()
+    }
+
+    /// The browser signs in at the RP; returns what every party saw.
+    pub async fn sign_in(&self) -> Outcome {
+        let failures_before = self.rp.failures().len();
+        let journey = self.agent.sign_in(self.rp.login_url()).await;
+        Outcome {
+            journey,
+            failure: self.rp.failures().into_iter().nth(failures_before),
+            idp_requests: self.idp.requests(),
+            proxy_entries: self.proxy.entries(),
+            rp_log: self.rp.log(),
+            idp_log: self.idp.log().lines(),
+            proxy_log: self.proxy.log().lines(),
+        }
+    }
+}
+
+/// What happened during one sign-in, as each party recorded it.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub journey: Journey,
+    /// The RP's failure, if the sign-in failed at the RP.
+    pub failure: Option<ErrorChain>,
+    pub idp_requests: Vec<IdpRequest>,
+    pub proxy_entries: Vec<ProxyEntry>,
+    pub rp_log: Vec<String>,
+    pub idp_log: Vec<String>,
+    pub proxy_log: Vec<String>,
+}
+
+impl Outcome {
+    /// The browser ended on a 200 page and the RP reported no failure.
+    pub fn signed_in(&self) -> bool {
+        self.failure.is_none() && self.journey.error.is_none() && self.journey.final_status() == 200
+    }
+
+    pub fn root_cause(&self) -> Option<RootCause> {
+        self.failure.as_ref().map(ErrorChain::root_cause)
+    }
+
+    /// Every party's record, normalized (no secrets, no ports): what a snapshot keeps.
+    pub fn transcript(&self) -> String {
+        let mut out = String::new();
+        match (&self.failure, self.signed_in()) {
+            (_, true) => out.push_str("outcome: signed in\n"),
+            (Some(chain), false) => out.push_str(&format!(
+                "outcome: sign-in failed\n{chain}\nroot cause: {}\n",
+                chain.root_cause()
+            )),
+            (None, false) => {
+                out.push_str("outcome: sign-in did not complete (the RP reported no failure)\n")
+            }
+        }
+        out.push_str("\nbrowser:\n");
+        for hop in &self.journey.hops {
+            out.push_str(&format!("  {} {} → {}\n", hop.method, hop.url, hop.status));
+        }
+        if let Some(error) = &self.journey.error {
+            out.push_str(&format!("  error: {error}\n"));
+        }
+        for (party, lines) in [
+            ("proxy", &self.proxy_log),
+            ("idp", &self.idp_log),
+            ("rp", &self.rp_log),
+        ] {
+            out.push_str(&format!("\n{party}:\n"));
+            if lines.is_empty() {
+                out.push_str("  (nothing)\n");
+            }
+            for line in lines {
+                out.push_str(&format!("  {line}\n"));
+            }
+        }
+        crate::redact::normalize(&out)
+    }
+}

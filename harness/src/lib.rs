@@ -1,0 +1,58 @@
+//! # sso-harness
+//!
+//! Reproduce single-sign-on failures on demand, over real sockets: a mock OpenID Connect IdP
+//! ([`Idp`], on wiremock behind real TLS), a blocking forward proxy ([`Proxy`]), a relying party
+//! ([`rp`], axum + openidconnect + reqwest) and a browser ([`Agent`]), wired by [`SsoEnv`].
+//!
+//! Break something, sign in, and read the error chain the RP reports:
+//!
+//! ```
+//! use sso_harness::{ProxyPolicy, RootCause, RpOptions, SsoEnv};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! // The corporate proxy refuses CONNECT to the IdP; the RP sends its back-channel calls through it.
+//! let env = SsoEnv::builder()
+//!     .proxy_policy(ProxyPolicy::allow_all().deny("idp.sso.test", 403))
+//!     .rp(RpOptions { use_proxy: true, ..RpOptions::default() })
+//!     .start()
+//!     .await
+//!     .unwrap();
+//!
+//! let outcome = env.sign_in().await;
+//!
+//! let failure = outcome.failure.as_ref().unwrap();
+//! assert_eq!(failure.wrapper(), "exchanging authorization tokens failed");
+//! assert_eq!(failure.root_cause(), RootCause::ProxyRefusedConnect);
+//! assert_eq!(env.proxy.entries()[0].status, 403);
+//! assert_eq!(env.idp.count("POST", "/token"), 0);
+//! # }
+//! ```
+//!
+//! Scenarios ([`Scenario`]) describe such a setup and its expected chain in a TOML file; the
+//! [`fixtures`] module has rstest fixtures for your own tests.
+
+pub mod agent;
+pub mod chain;
+pub mod env;
+pub mod fixtures;
+pub mod hosts;
+pub mod idp;
+pub mod keys;
+pub mod log;
+pub mod proxy;
+pub mod redact;
+pub mod rp;
+pub mod scenario;
+mod task;
+pub mod tls;
+
+pub use agent::{Agent, Journey};
+pub use chain::{ErrorChain, RootCause};
+pub use env::{EnvBuilder, EnvError, Outcome, RpOptions, SsoEnv};
+pub use hosts::Hosts;
+pub use idp::{ClientAuthMethod, Idp, IdpConfig};
+pub use proxy::{Decision, Proxy, ProxyPolicy};
+pub use rp::{AuthenticationFailed, LaunchRp, ReferenceRp, RpSettings, RunningRp, Stage};
+pub use scenario::{Scenario, ScenarioError};
+pub use tls::Ca;

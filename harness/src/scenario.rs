@@ -1,0 +1,461 @@
+//! Scenarios: one TOML file per documented failure — its story, its setup, its expected outcome —
+//! and the runner that plays one through an [`SsoEnv`] and compares what happened.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::chain::RootCause;
+use crate::env::{EnvBuilder, EnvError, Outcome, RpOptions, SsoEnv};
+use crate::idp::{ClientAuthMethod, IdpConfig, TokenEndpoint};
+use crate::proxy::{ProxyPolicy, Rule};
+
+/// One documented failure.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Also the file name, without `.toml`.
+    pub id: String,
+    pub title: String,
+    /// `egress-proxy`, `network`, `tls`, `token-endpoint`, `id-token`, `flow`, `baseline`.
+    pub family: String,
+    pub story: Story,
+    #[serde(default)]
+    pub setup: Setup,
+    pub expect: Expect,
+}
+
+/// The story, the way a support article tells it.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Story {
+    /// What the user sees.
+    pub symptom: String,
+    /// Where it is reported, with the products' own words.
+    #[serde(default)]
+    pub seen_in: Vec<String>,
+    /// An excerpt of a product's log.
+    #[serde(default)]
+    pub log: String,
+    pub cause: String,
+    pub fix: String,
+    #[serde(default)]
+    pub references: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Setup {
+    #[serde(default)]
+    pub idp: IdpSetup,
+    #[serde(default)]
+    pub proxy: ProxySetup,
+    #[serde(default)]
+    pub rp: RpSetup,
+}
+
+/// The IdP's side.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdpSetup {
+    /// Client authentication methods the IdP allows for the client (default: both).
+    pub auth_methods: Option<Vec<ClientAuthMethod>>,
+    /// `served` (default) or `refused` (advertised on a port where nothing listens).
+    #[serde(default)]
+    pub token_endpoint: TokenEndpoint,
+}
+
+/// The proxy's policy: first matching rule decides, no match allows.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProxySetup {
+    #[serde(default)]
+    pub rules: Vec<Rule>,
+}
+
+/// How the RP is configured.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RpSetup {
+    /// Send back-channel calls through the proxy.
+    #[serde(default)]
+    pub use_proxy: bool,
+    /// Hosts that bypass the proxy (`NO_PROXY` syntax).
+    pub no_proxy: Option<String>,
+    /// A client secret other than the registered one.
+    pub client_secret: Option<String>,
+    /// Default `client_secret_basic`.
+    pub auth_method: Option<ClientAuthMethod>,
+    /// `configured` (default: endpoints typed in, as Jira and Elasticsearch do) or `discovery`.
+    #[serde(default)]
+    pub metadata: Metadata,
+    /// Back-channel timeout in milliseconds (default 1000).
+    pub timeout_ms: Option<u64>,
+    /// The RP sends this redirect URI with the code instead of the one it authorized with.
+    pub token_redirect_uri: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Metadata {
+    #[default]
+    Configured,
+    Discovery,
+}
+
+/// What must happen.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    pub outcome: ExpectedOutcome,
+    /// The RP's wrapper message (required when the outcome is `failed`).
+    pub wrapper: Option<String>,
+    /// The root-cause kind (required when the outcome is `failed`).
+    pub root_cause: Option<RootCause>,
+    #[serde(default)]
+    pub idp: IdpExpect,
+    #[serde(default)]
+    pub proxy: ProxyExpect,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExpectedOutcome {
+    SignedIn,
+    Failed,
+}
+
+/// Facts the IdP recorded.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdpExpect {
+    /// How many requests reached `POST /token`.
+    pub token_requests: Option<usize>,
+    /// Every request the IdP answered, in order, as `"METHOD /path STATUS"`.
+    pub requests: Option<Vec<String>>,
+}
+
+/// Facts the proxy recorded.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProxyExpect {
+    /// The proxy's whole access log, in order (when given).
+    pub answered: Option<Vec<ProxyAnswer>>,
+}
+
+/// One access-log entry: `request` is `"METHOD host"` (the port may be left out), `status` the answer.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProxyAnswer {
+    pub request: String,
+    pub status: u16,
+}
+
+/// A scenario file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ScenarioError {
+    #[error("cannot read scenario file {}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot read scenario directory {}", path.display())]
+    ReadDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("malformed scenario file {}", path.display())]
+    Parse {
+        path: PathBuf,
+        source: Box<toml::de::Error>,
+    },
+    #[error("invalid scenario file {}: field `{field}`: {message}", path.display())]
+    Invalid {
+        path: PathBuf,
+        field: &'static str,
+        message: String,
+    },
+    #[error("duplicate scenario id `{id}` in {} and {}", first.display(), second.display())]
+    Duplicate {
+        id: String,
+        first: PathBuf,
+        second: PathBuf,
+    },
+    #[error("no scenario with id `{0}`")]
+    Unknown(String),
+}
+
+impl Scenario {
+    /// Reads and checks one scenario file.
+    pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Scenario::parse(path, &text)
+    }
+
+    /// Parses and checks scenario text; `path` names it in errors.
+    pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
+        let scenario: Scenario = toml::from_str(text).map_err(|source| ScenarioError::Parse {
+            path: path.to_owned(),
+            source: Box::new(source),
+        })?;
+        let invalid = |field, message: &str| ScenarioError::Invalid {
+            path: path.to_owned(),
+            field,
+            message: message.to_owned(),
+        };
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default();
+        if scenario.id != stem {
+            return Err(invalid(
+                "id",
+                &format!(
+                    "is `{}` but the file is named `{stem}.toml`; they must agree",
+                    scenario.id
+                ),
+            ));
+        }
+        let expect = &scenario.expect;
+        match expect.outcome {
+            ExpectedOutcome::Failed if expect.wrapper.is_none() => {
+                return Err(invalid(
+                    "expect.wrapper",
+                    "required when expect.outcome = \"failed\"",
+                ))
+            }
+            ExpectedOutcome::Failed if expect.root_cause.is_none() => {
+                return Err(invalid(
+                    "expect.root_cause",
+                    "required when expect.outcome = \"failed\"",
+                ))
+            }
+            ExpectedOutcome::SignedIn
+                if expect.wrapper.is_some() || expect.root_cause.is_some() =>
+            {
+                return Err(invalid(
+                    "expect.outcome",
+                    "is \"signed-in\", so expect.wrapper and expect.root_cause must be left out",
+                ))
+            }
+            _ => {}
+        }
+        if scenario.setup.rp.no_proxy.is_some() && !scenario.setup.rp.use_proxy {
+            return Err(invalid(
+                "setup.rp.no_proxy",
+                "has no effect unless setup.rp.use_proxy = true",
+            ));
+        }
+        Ok(scenario)
+    }
+
+    /// Every `*.toml` in `dir`, sorted by id; ids must be unique.
+    pub fn load_dir(dir: &Path) -> Result<Vec<Scenario>, ScenarioError> {
+        let entries = std::fs::read_dir(dir).map_err(|source| ScenarioError::ReadDir {
+            path: dir.to_owned(),
+            source,
+        })?;
+        let mut paths: Vec<PathBuf> = entries
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|path| path.extension().is_some_and(|ext| ext == "toml"))
+            .collect();
+        paths.sort();
+        let mut seen: HashMap<String, PathBuf> = HashMap::new();
+        let mut scenarios = Vec::new();
+        for path in paths {
+            let scenario = Scenario::load(&path)?;
+            if let Some(first) = seen.insert(scenario.id.clone(), path.clone()) {
+                return Err(ScenarioError::Duplicate {
+                    id: scenario.id,
+                    first,
+                    second: path,
+                });
+            }
+            scenarios.push(scenario);
+        }
+        Ok(scenarios)
+    }
+
+    /// The environment this scenario describes.
+    pub fn env_builder(&self) -> EnvBuilder {
+        let (idp, rp) = (&self.setup.idp, &self.setup.rp);
+        let defaults = IdpConfig::default();
+        let idp_config = IdpConfig {
+            auth_methods: idp
+                .auth_methods
+                .clone()
+                .unwrap_or(defaults.auth_methods.clone()),
+            token_endpoint: idp.token_endpoint,
+            ..defaults
+        };
+        let rp_options = RpOptions {
+            use_proxy: rp.use_proxy,
+            no_proxy: rp.no_proxy.clone(),
+            client_secret: rp.client_secret.clone(),
+            auth_method: rp
+                .auth_method
+                .unwrap_or(ClientAuthMethod::ClientSecretBasic),
+            discovery: rp.metadata == Metadata::Discovery,
+            timeout: rp
+                .timeout_ms
+                .map_or(RpOptions::default().timeout, Duration::from_millis),
+            token_redirect_uri: rp.token_redirect_uri.clone(),
+        };
+        SsoEnv::builder()
+            .idp(idp_config)
+            .proxy_policy(ProxyPolicy {
+                rules: self.setup.proxy.rules.clone(),
+            })
+            .rp(rp_options)
+    }
+
+    /// Starts the environment, signs in once, and compares what happened with [`Scenario::expect`].
+    pub async fn run(&self) -> Result<Run, EnvError> {
+        self.run_with(self.env_builder()).await
+    }
+
+    /// [`Scenario::run`] with a builder the caller adjusted (e.g. another RP under test).
+    pub async fn run_with(&self, builder: EnvBuilder) -> Result<Run, EnvError> {
+        let started = Instant::now();
+        let env = builder.start().await?;
+        let outcome = env.sign_in().await;
+        let elapsed = started.elapsed();
+        let mismatches = self.check(&outcome);
+        Ok(Run {
+            outcome,
+            mismatches,
+            elapsed,
+        })
+    }
+
+    /// Every way `outcome` differs from the expectation (empty: as documented).
+    pub fn check(&self, outcome: &Outcome) -> Vec<Mismatch> {
+        let expect = &self.expect;
+        let mut mismatches = Vec::new();
+        let mut differ = |field: &'static str, expected: String, observed: String| {
+            if expected != observed {
+                mismatches.push(Mismatch {
+                    field,
+                    expected,
+                    observed,
+                });
+            }
+        };
+        let observed_outcome = if outcome.signed_in() {
+            ExpectedOutcome::SignedIn
+        } else {
+            ExpectedOutcome::Failed
+        };
+        differ(
+            "outcome",
+            format!("{:?}", expect.outcome),
+            format!("{observed_outcome:?}"),
+        );
+        if let Some(wrapper) = &expect.wrapper {
+            let observed = outcome
+                .failure
+                .as_ref()
+                .map_or("(no RP failure)".to_owned(), |f| f.wrapper().to_owned());
+            differ("wrapper", wrapper.clone(), observed);
+        }
+        if let Some(cause) = expect.root_cause {
+            let observed = outcome
+                .root_cause()
+                .map_or("(no RP failure)".to_owned(), |c| c.name());
+            differ("root_cause", cause.name(), observed);
+        }
+        if let Some(count) = expect.idp.token_requests {
+            let observed = outcome
+                .idp_requests
+                .iter()
+                .filter(|r| r.method == "POST" && r.path == "/token")
+                .count();
+            differ(
+                "idp.token_requests",
+                count.to_string(),
+                observed.to_string(),
+            );
+        }
+        if let Some(requests) = &expect.idp.requests {
+            let observed: Vec<String> = outcome
+                .idp_requests
+                .iter()
+                .map(|r| format!("{} {} {}", r.method, r.path, r.status))
+                .collect();
+            differ("idp.requests", requests.join(", "), observed.join(", "));
+        }
+        if let Some(answered) = &expect.proxy.answered {
+            let matches = answered.len() == outcome.proxy_entries.len()
+                && answered
+                    .iter()
+                    .zip(&outcome.proxy_entries)
+                    .all(|(want, got)| {
+                        let request = format!("{} {}", got.method, got.target);
+                        want.status == got.status
+                            && (request == want.request
+                                || request.starts_with(&format!("{}:", want.request)))
+                    });
+            let show = |items: Vec<String>| items.join(", ");
+            let expected = show(
+                answered
+                    .iter()
+                    .map(|a| format!("{} → {}", a.request, a.status))
+                    .collect(),
+            );
+            let observed = show(
+                outcome
+                    .proxy_entries
+                    .iter()
+                    .map(|e| format!("{} {} → {}", e.method, e.target, e.status))
+                    .collect(),
+            );
+            if !matches {
+                differ(
+                    "proxy.answered",
+                    expected,
+                    crate::redact::normalize(&observed),
+                );
+            }
+        }
+        mismatches
+    }
+}
+
+/// A difference between the documented and the observed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Mismatch {
+    pub field: &'static str,
+    pub expected: String,
+    pub observed: String,
+}
+
+impl std::fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: expected {}, observed {}",
+            self.field, self.expected, self.observed
+        )
+    }
+}
+
+/// One played scenario.
+#[derive(Debug)]
+pub struct Run {
+    pub outcome: Outcome,
+    pub mismatches: Vec<Mismatch>,
+    /// From starting the environment to the end of the sign-in.
+    pub elapsed: Duration,
+}
+
+impl Run {
+    pub fn passed(&self) -> bool {
+        self.mismatches.is_empty()
+    }
+}
