@@ -229,6 +229,7 @@ impl Proxy {
         let (entries, log) = (shared.entries.clone(), shared.log.clone());
         let task = Task::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
+                let _ = client.set_nodelay(true);
                 let shared = shared.clone();
                 tokio::spawn(async move { shared.serve(client).await });
             }
@@ -354,7 +355,10 @@ impl Shared {
     async fn connect(&self, host: &str, port: u16) -> Result<TcpStream, String> {
         let ip = self.hosts.lookup(host).map_err(|e| e.to_string())?;
         match tokio::time::timeout(PROXY_WAIT, TcpStream::connect((ip, port))).await {
-            Ok(Ok(stream)) => Ok(stream),
+            Ok(Ok(stream)) => {
+                let _ = stream.set_nodelay(true);
+                Ok(stream)
+            }
             Ok(Err(error)) => Err(error.to_string()),
             Err(_) => Err("connect timed out".to_owned()),
         }
