@@ -8,7 +8,7 @@ use sso_harness::Scenario;
 
 #[rstest]
 #[tokio::test(flavor = "current_thread")]
-async fn scenario(#[files("scenarios/*.toml")] path: PathBuf) {
+async fn scenario(#[files("scenarios/**/*.toml")] path: PathBuf) {
     let scenario = Scenario::load(&path)
         .unwrap_or_else(|error| panic!("{}", sso_harness::ErrorChain::from_error(&error)));
     let run = scenario.run().await.expect("the environment starts");
@@ -31,4 +31,127 @@ async fn scenario(#[files("scenarios/*.toml")] path: PathBuf) {
     }, {
         insta::assert_snapshot!(scenario.id.clone(), transcript);
     });
+}
+
+/// A malformed scenario gets one clear error that names the file and the field.
+mod bad_input {
+    use std::path::Path;
+
+    use sso_harness::{ErrorChain, Scenario};
+
+    const VALID: &str = r#"
+id = "x"
+title = "t"
+family = "f"
+[story]
+symptom = "s"
+cause = "c"
+fix = "f"
+[expect]
+outcome = "failed"
+wrapper = "exchanging authorization tokens failed"
+root_cause = "invalid-client"
+"#;
+
+    fn error_for(text: &str) -> String {
+        let error = Scenario::parse(Path::new("scenarios/x.toml"), text)
+            .expect_err("the scenario must be refused");
+        ErrorChain::from_error(&error).to_string()
+    }
+
+    fn assert_mentions(error: &str, words: &[&str]) {
+        for word in words {
+            assert!(
+                error.contains(word),
+                "the error should mention {word:?}:\n{error}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_valid_base_parses() {
+        Scenario::parse(Path::new("scenarios/x.toml"), VALID).unwrap();
+    }
+
+    #[test]
+    fn an_unknown_field_is_named_with_the_file() {
+        let error = error_for(&VALID.replace("[story]", "colour = \"red\"\n[story]"));
+        assert_mentions(&error, &["scenarios/x.toml", "unknown field `colour`"]);
+    }
+
+    #[test]
+    fn an_unknown_proxy_action_names_the_choices() {
+        let text = format!(
+            "{VALID}\n[[setup.proxy.rules]]\nhost = \"idp.sso.test\"\naction = \"explode\"\n"
+        );
+        assert_mentions(
+            &error_for(&text),
+            &[
+                "scenarios/x.toml",
+                "unknown variant `explode`",
+                "require-auth",
+            ],
+        );
+    }
+
+    #[test]
+    fn an_unknown_root_cause_names_the_choices() {
+        let error = error_for(&VALID.replace("invalid-client", "bad-vibes"));
+        assert_mentions(
+            &error,
+            &["unknown variant `bad-vibes`", "proxy-refused-connect"],
+        );
+    }
+
+    #[test]
+    fn a_status_on_a_rule_that_is_not_deny_is_refused() {
+        let text = format!("{VALID}\n[[setup.proxy.rules]]\nhost = \"idp.sso.test\"\naction = \"hang\"\nstatus = 403\n");
+        assert_mentions(
+            &error_for(&text),
+            &["`status` applies only to action = \"deny\""],
+        );
+    }
+
+    #[test]
+    fn a_failure_without_a_wrapper_is_refused() {
+        let error =
+            error_for(&VALID.replace("wrapper = \"exchanging authorization tokens failed\"\n", ""));
+        assert_mentions(
+            &error,
+            &["scenarios/x.toml", "field `expect.wrapper`", "required"],
+        );
+    }
+
+    #[test]
+    fn an_id_that_differs_from_the_file_name_is_refused() {
+        let error = error_for(&VALID.replace("id = \"x\"", "id = \"y\""));
+        assert_mentions(&error, &["field `id`", "x.toml"]);
+    }
+
+    #[test]
+    fn a_toml_syntax_error_names_the_line() {
+        assert_mentions(&error_for("id = \n"), &["scenarios/x.toml", "line 1"]);
+    }
+
+    #[test]
+    fn the_same_id_in_two_folders_is_refused_naming_both_files() {
+        let dir = std::env::temp_dir().join(format!("sso-repro-duplicates-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("egress-proxy")).unwrap();
+        std::fs::write(dir.join("x.toml"), VALID).unwrap();
+        std::fs::write(dir.join("egress-proxy/x.toml"), VALID).unwrap();
+
+        let result = Scenario::load_dir(&dir);
+        std::fs::remove_dir_all(&dir).unwrap();
+
+        let error =
+            ErrorChain::from_error(&result.expect_err("duplicates must be refused")).to_string();
+        assert_mentions(
+            &error,
+            &[
+                "duplicate scenario id `x`",
+                "egress-proxy/x.toml",
+                "sso-repro-duplicates",
+            ],
+        );
+    }
 }

@@ -304,6 +304,27 @@ mod tests {
         assert_eq!(chain.root_cause(), RootCause::ProxyRefusedConnect);
     }
 
+    #[derive(Debug, thiserror::Error)]
+    #[error("request failed")]
+    struct Middle(#[source] std::io::Error);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("exchanging authorization tokens failed")]
+    struct Outer(#[source] Middle);
+
+    #[test]
+    fn the_rendering_is_one_message_then_one_cause_per_level() {
+        let error = Outer(Middle(std::io::Error::other(
+            "Connection refused (os error 111)",
+        )));
+        insta::assert_snapshot!(ErrorChain::from_error(&error), @r"
+        error: exchanging authorization tokens failed
+        caused by:
+          - request failed
+          - Connection refused (os error 111)
+        ");
+    }
+
     #[test]
     fn other_clients_wordings_classify_to_the_same_kind() {
         let cases = [

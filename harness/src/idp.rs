@@ -260,8 +260,11 @@ impl Idp {
     }
 }
 
+/// An endpoint of the IdP.
+type Handler = fn(&State, &Request) -> Answer;
+
 async fn mount(server: &MockServer, state: &Arc<State>) {
-    let routes: [(&str, &str, fn(&State, &Request) -> Answer); 5] = [
+    let routes: [(&str, &str, Handler); 5] = [
         ("GET", "/.well-known/openid-configuration", State::discovery),
         ("GET", "/jwks", State::jwks),
         ("GET", "/authorize", State::authorize),

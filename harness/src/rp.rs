@@ -86,12 +86,13 @@ pub trait RunningRp: Send + Sync {
     fn log(&self) -> Vec<String>;
 }
 
+/// The future of a starting RP.
+pub type Launching<'a> =
+    Pin<Box<dyn Future<Output = Result<Box<dyn RunningRp>, RpError>> + Send + 'a>>;
+
 /// Starts an RP under test from [`RpSettings`].
 pub trait LaunchRp: Send + Sync + std::fmt::Debug {
-    fn launch(
-        &self,
-        settings: RpSettings,
-    ) -> Pin<Box<dyn Future<Output = Result<Box<dyn RunningRp>, RpError>> + Send + '_>>;
+    fn launch(&self, settings: RpSettings) -> Launching<'_>;
 }
 
 /// The stage of a sign-in at which it failed.
@@ -145,10 +146,7 @@ fn failed(stage: Stage, source: impl Into<BoxError>) -> AuthenticationFailed {
 pub struct ReferenceRp;
 
 impl LaunchRp for ReferenceRp {
-    fn launch(
-        &self,
-        settings: RpSettings,
-    ) -> Pin<Box<dyn Future<Output = Result<Box<dyn RunningRp>, RpError>> + Send + '_>> {
+    fn launch(&self, settings: RpSettings) -> Launching<'_> {
         Box::pin(async move {
             Ok(Box::new(RunningReferenceRp::start(settings).await?) as Box<dyn RunningRp>)
         })

@@ -255,16 +255,10 @@ impl Scenario {
         Ok(scenario)
     }
 
-    /// Every `*.toml` in `dir`, sorted by id; ids must be unique.
+    /// Every `*.toml` under `dir` (sub-directories included), sorted by path; ids must be unique.
     pub fn load_dir(dir: &Path) -> Result<Vec<Scenario>, ScenarioError> {
-        let entries = std::fs::read_dir(dir).map_err(|source| ScenarioError::ReadDir {
-            path: dir.to_owned(),
-            source,
-        })?;
-        let mut paths: Vec<PathBuf> = entries
-            .filter_map(|entry| entry.ok().map(|e| e.path()))
-            .filter(|path| path.extension().is_some_and(|ext| ext == "toml"))
-            .collect();
+        let mut paths = Vec::new();
+        collect_toml(dir, &mut paths)?;
         paths.sort();
         let mut seen: HashMap<String, PathBuf> = HashMap::new();
         let mut scenarios = Vec::new();
@@ -425,6 +419,21 @@ impl Scenario {
         }
         mismatches
     }
+}
+
+fn collect_toml(dir: &Path, paths: &mut Vec<PathBuf>) -> Result<(), ScenarioError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| ScenarioError::ReadDir {
+        path: dir.to_owned(),
+        source,
+    })?;
+    for path in entries.filter_map(|entry| entry.ok().map(|e| e.path())) {
+        if path.is_dir() {
+            collect_toml(&path, paths)?;
+        } else if path.extension().is_some_and(|ext| ext == "toml") {
+            paths.push(path);
+        }
+    }
+    Ok(())
 }
 
 /// A difference between the documented and the observed.
