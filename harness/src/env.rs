@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::agent::{Agent, Journey};
 use crate::chain::{ErrorChain, RootCause};
-use crate::hosts::{Hosts, PROXY_HOST};
+use crate::hosts::{Hosts, IDP_HOST, PROXY_HOST};
 use crate::idp::{ClientAuthMethod, Idp, IdpConfig, IdpError, IdpRequest};
 use crate::proxy::{Proxy, ProxyEntry, ProxyPolicy};
 use crate::rp::{LaunchRp, ReferenceRp, RpError, RpSettings, RunningRp};
@@ -18,8 +18,11 @@ use crate::tls::{Ca, TlsError};
 /// How the RP is configured (its side of the setup).
 #[derive(Clone, Debug)]
 pub struct RpOptions {
-    /// Send back-channel calls through the environment's proxy.
+    /// Send back-channel calls through the environment's proxy (default: yes).
     pub use_proxy: bool,
+    /// The RP's network has a route to the IdP that bypasses the proxy (default: no — like a server
+    /// behind a corporate egress proxy, the RP can leave its network only through the proxy).
+    pub direct_route: bool,
     /// Hosts that bypass the proxy (`NO_PROXY` syntax).
     pub no_proxy: Option<String>,
     /// The secret the RP is configured with; `None`: the one registered at the IdP.
@@ -36,7 +39,8 @@ pub struct RpOptions {
 impl Default for RpOptions {
     fn default() -> Self {
         RpOptions {
-            use_proxy: false,
+            use_proxy: true,
+            direct_route: false,
             no_proxy: None,
             client_secret: None,
             auth_method: ClientAuthMethod::ClientSecretBasic,
@@ -128,7 +132,10 @@ impl EnvBuilder {
             no_proxy: self.rp.no_proxy.clone(),
             trusted_ca_pem: ca.pem(),
             timeout: self.rp.timeout,
-            hosts: hosts.clone(),
+            hosts: match self.rp.direct_route {
+                true => hosts.clone(),
+                false => hosts.without(IDP_HOST),
+            },
             token_redirect_uri: self.rp.token_redirect_uri.clone(),
         };
         let rp = self.launcher.launch(settings).await.map_err(EnvError::Rp)?;

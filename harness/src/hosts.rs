@@ -18,10 +18,11 @@ pub const PROXY_HOST: &str = "proxy.sso.test";
 #[error("failed to lookup address information: no such host {0}")]
 pub struct UnknownHost(pub String);
 
-/// Names the harness resolves, each to a loopback address.
+/// The name service of a party: the harness's map of names to loopback addresses (in-process), or
+/// the system's resolver (in a container, where the engine's DNS knows the party names).
 #[derive(Clone, Debug)]
 pub struct Hosts {
-    names: Arc<HashMap<String, IpAddr>>,
+    names: Option<Arc<HashMap<String, IpAddr>>>,
 }
 
 impl Hosts {
@@ -34,32 +35,62 @@ impl Hosts {
     pub fn loopback(names: &[&str]) -> Hosts {
         let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
         Hosts {
-            names: Arc::new(names.iter().map(|name| (name.to_string(), ip)).collect()),
+            names: Some(Arc::new(
+                names.iter().map(|name| (name.to_string(), ip)).collect(),
+            )),
         }
     }
 
-    /// Resolves a host name (or a loopback IP literal).
-    pub fn lookup(&self, host: &str) -> Result<IpAddr, UnknownHost> {
+    /// The system's resolver.
+    pub fn system() -> Hosts {
+        Hosts { names: None }
+    }
+
+    /// The same map without `name`: what a party sees when `name` is not on its network.
+    pub fn without(&self, name: &str) -> Hosts {
+        let names = self.names.as_ref().map(|names| {
+            let mut names = HashMap::clone(names);
+            names.remove(name);
+            Arc::new(names)
+        });
+        Hosts { names }
+    }
+
+    /// Resolves a host name (or an IP literal, which must be loopback unless the system resolves).
+    pub async fn resolve(&self, host: &str) -> Result<IpAddr, std::io::Error> {
         let host = host.trim_start_matches('[').trim_end_matches(']');
+        let Some(names) = &self.names else {
+            let mut addrs = tokio::net::lookup_host((host, 0)).await?;
+            return addrs
+                .next()
+                .map(|a| a.ip())
+                .ok_or_else(|| std::io::Error::other(UnknownHost(host.to_owned())));
+        };
+        let unknown =
+            || std::io::Error::new(std::io::ErrorKind::NotFound, UnknownHost(host.to_owned()));
         match host.parse::<IpAddr>() {
             Ok(ip) if ip.is_loopback() => Ok(ip),
-            Ok(_) => Err(UnknownHost(host.to_owned())),
-            Err(_) => self
-                .names
+            Ok(_) => Err(unknown()),
+            Err(_) => names
                 .get(&host.to_ascii_lowercase())
                 .copied()
-                .ok_or_else(|| UnknownHost(host.to_owned())),
+                .ok_or_else(unknown),
         }
     }
 }
 
 impl reqwest::dns::Resolve for Hosts {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let result = self
-            .lookup(name.as_str())
-            .map(|ip| Box::new(std::iter::once(SocketAddr::new(ip, 0))) as reqwest::dns::Addrs)
-            .map_err(|error| Box::new(error) as Box<dyn std::error::Error + Send + Sync>);
-        Box::pin(std::future::ready(result))
+        let hosts = self.clone();
+        Box::pin(async move {
+            let ip = Hosts::resolve(&hosts, name.as_str())
+                .await
+                .map_err(|error| match error.into_inner() {
+                    Some(inner) => inner,
+                    None => Box::new(std::io::Error::other("name resolution failed")),
+                })?;
+            Ok(Box::new(std::iter::once(SocketAddr::new(ip, 0))) as reqwest::dns::Addrs)
+        })
     }
 }
 
@@ -67,20 +98,25 @@ impl reqwest::dns::Resolve for Hosts {
 mod tests {
     use super::*;
 
-    #[test]
-    fn harness_names_resolve_to_loopback_and_others_fail() {
+    #[tokio::test(flavor = "current_thread")]
+    async fn harness_names_resolve_to_loopback_and_others_fail() {
         let hosts = Hosts::harness();
         assert_eq!(
-            hosts.lookup("IDP.sso.test").unwrap(),
+            hosts.resolve("IDP.sso.test").await.unwrap(),
             IpAddr::V4(Ipv4Addr::LOCALHOST)
         );
         assert_eq!(
-            hosts.lookup("idp.example.com").unwrap_err().to_string(),
+            hosts
+                .resolve("idp.example.com")
+                .await
+                .unwrap_err()
+                .to_string(),
             "failed to lookup address information: no such host idp.example.com"
         );
         assert!(
-            hosts.lookup("10.0.0.1").is_err(),
+            hosts.resolve("10.0.0.1").await.is_err(),
             "only loopback literals are allowed"
         );
+        assert!(hosts.without(IDP_HOST).resolve(IDP_HOST).await.is_err());
     }
 }

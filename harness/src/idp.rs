@@ -27,7 +27,7 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 use crate::hosts::IDP_HOST;
 use crate::log::PartyLog;
 use crate::task::Task;
-use crate::tls::{Ca, TlsError};
+use crate::tls::{Ca, ServerCert, TlsError};
 
 /// How a client authenticates at the token endpoint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,7 +60,7 @@ pub enum TokenEndpoint {
 }
 
 /// The IdP's configuration: its one registered client, and its behaviour.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct IdpConfig {
     pub host: String,
     pub client_id: String,
@@ -101,7 +101,7 @@ pub enum IdpError {
 }
 
 /// The endpoints a provider publishes (or an administrator types into an RP's settings).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProviderEndpoints {
     /// The issuer identifier, exactly as it appears in `iss` (no trailing slash).
     pub issuer: String,
@@ -112,7 +112,7 @@ pub struct ProviderEndpoints {
 }
 
 /// One request the IdP answered.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdpRequest {
     pub method: String,
     pub path: String,
@@ -160,9 +160,25 @@ struct State {
 impl Idp {
     /// Starts the IdP on ephemeral loopback ports, with a certificate from `ca`.
     pub async fn start(config: IdpConfig, ca: &Ca) -> Result<Idp, IdpError> {
-        let tls_listener = TcpListener::bind(("127.0.0.1", 0))
-            .await
-            .map_err(IdpError::Bind)?;
+        let cert = ca.issue(&config.host).map_err(IdpError::Tls)?;
+        Idp::serve(
+            config,
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+            &cert,
+            ca.pem(),
+        )
+        .await
+    }
+
+    /// Starts the IdP listening on `addr` and presenting `cert` (issued by the CA in `ca_pem`).
+    pub async fn serve(
+        config: IdpConfig,
+        addr: SocketAddr,
+        cert: &ServerCert,
+        ca_pem: String,
+    ) -> Result<Idp, IdpError> {
+        let tls_config = cert.server_config().map_err(IdpError::Tls)?;
+        let tls_listener = TcpListener::bind(addr).await.map_err(IdpError::Bind)?;
         let port = tls_listener.local_addr().map_err(IdpError::Bind)?.port();
         let base =
             Url::parse(&format!("https://{}:{port}", config.host)).expect("valid issuer URL");
@@ -171,7 +187,7 @@ impl Idp {
             TokenEndpoint::Refused => {
                 let socket = TcpSocket::new_v4().map_err(IdpError::Bind)?;
                 socket
-                    .bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+                    .bind(SocketAddr::new(addr.ip(), 0))
                     .map_err(IdpError::Bind)?;
                 let closed = socket.local_addr().map_err(IdpError::Bind)?.port();
                 let url = format!("https://{}:{closed}/token", config.host);
@@ -196,9 +212,6 @@ impl Idp {
         });
         let server = MockServer::builder().start().await;
         mount(&server, &state).await;
-        let tls_config = ca
-            .server_config(&state.config.host)
-            .map_err(IdpError::Tls)?;
         let tls = Task::spawn(terminate_tls(
             tls_listener,
             tls_config,
@@ -207,7 +220,7 @@ impl Idp {
         ));
         Ok(Idp {
             endpoints,
-            ca_pem: ca.pem(),
+            ca_pem,
             state,
             _server: server,
             _tls: tls,

@@ -174,7 +174,7 @@ impl ProxyPolicy {
 }
 
 /// One line of the proxy's access log.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProxyEntry {
     /// `CONNECT` or the forwarded method.
     pub method: String,
@@ -218,7 +218,16 @@ pub struct Proxy {
 impl Proxy {
     /// Starts a proxy on an ephemeral loopback port.
     pub async fn start(policy: ProxyPolicy, hosts: Hosts) -> std::io::Result<Proxy> {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        Proxy::bind(SocketAddr::from(([127, 0, 0, 1], 0)), policy, hosts).await
+    }
+
+    /// Starts a proxy listening on `addr`.
+    pub async fn bind(
+        addr: SocketAddr,
+        policy: ProxyPolicy,
+        hosts: Hosts,
+    ) -> std::io::Result<Proxy> {
+        let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             policy,
@@ -353,7 +362,7 @@ impl Shared {
     }
 
     async fn connect(&self, host: &str, port: u16) -> Result<TcpStream, String> {
-        let ip = self.hosts.lookup(host).map_err(|e| e.to_string())?;
+        let ip = self.hosts.resolve(host).await.map_err(|e| e.to_string())?;
         match tokio::time::timeout(PROXY_WAIT, TcpStream::connect((ip, port))).await {
             Ok(Ok(stream)) => {
                 let _ = stream.set_nodelay(true);

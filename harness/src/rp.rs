@@ -40,7 +40,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Everything the harness tells an RP under test: where the IdP is, the client registration, the
 /// network (proxy, no-proxy, trusted CA, name service) and how long to wait.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct RpSettings {
     /// The issuer identifier, e.g. `https://idp.sso.test:41234`.
     pub issuer: String,
@@ -57,7 +57,8 @@ pub struct RpSettings {
     pub trusted_ca_pem: String,
     /// Connect and request timeout of the back channel.
     pub timeout: Duration,
-    /// The name service (in-process: the harness's host map).
+    /// The name service (in-process: the harness's host map; in a container: the system's).
+    #[serde(skip, default = "Hosts::system")]
     pub hosts: Hosts,
     /// A defect to reproduce: the redirect URI the RP sends with the code, when it differs from the
     /// one it sent in the authorization request.
@@ -219,7 +220,15 @@ pub fn back_channel_client(settings: &RpSettings) -> reqwest::Result<reqwest::Cl
 impl RunningReferenceRp {
     /// Starts the reference RP on an ephemeral loopback port, as `http://rp.sso.test:PORT`.
     pub async fn start(settings: RpSettings) -> Result<RunningReferenceRp, RpError> {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        RunningReferenceRp::bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0)), settings).await
+    }
+
+    /// Starts the reference RP listening on `addr`, as `http://rp.sso.test:PORT`.
+    pub async fn bind(
+        addr: std::net::SocketAddr,
+        settings: RpSettings,
+    ) -> Result<RunningReferenceRp, RpError> {
+        let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(RpError::Bind)?;
         let port = listener.local_addr().map_err(RpError::Bind)?.port();

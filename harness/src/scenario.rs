@@ -79,9 +79,12 @@ pub struct ProxySetup {
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RpSetup {
-    /// Send back-channel calls through the proxy.
+    /// Send back-channel calls through the proxy (default true).
+    pub use_proxy: Option<bool>,
+    /// The RP's network has a route to the IdP that bypasses the proxy (default false: the RP can
+    /// leave its network only through the proxy).
     #[serde(default)]
-    pub use_proxy: bool,
+    pub direct_route: bool,
     /// Hosts that bypass the proxy (`NO_PROXY` syntax).
     pub no_proxy: Option<String>,
     /// A client secret other than the registered one.
@@ -246,10 +249,10 @@ impl Scenario {
             }
             _ => {}
         }
-        if scenario.setup.rp.no_proxy.is_some() && !scenario.setup.rp.use_proxy {
+        if scenario.setup.rp.no_proxy.is_some() && scenario.setup.rp.use_proxy == Some(false) {
             return Err(invalid(
                 "setup.rp.no_proxy",
-                "has no effect unless setup.rp.use_proxy = true",
+                "has no effect when setup.rp.use_proxy = false",
             ));
         }
         Ok(scenario)
@@ -289,7 +292,8 @@ impl Scenario {
             ..defaults
         };
         let rp_options = RpOptions {
-            use_proxy: rp.use_proxy,
+            use_proxy: rp.use_proxy.unwrap_or(true),
+            direct_route: rp.direct_route,
             no_proxy: rp.no_proxy.clone(),
             client_secret: rp.client_secret.clone(),
             auth_method: rp

@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use serde::{Deserialize, Serialize};
 
 /// Why a certificate or TLS configuration could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -14,6 +16,8 @@ pub enum TlsError {
     Certificate(#[source] rcgen::Error),
     #[error("building the TLS configuration failed")]
     Config(#[source] rustls::Error),
+    #[error("reading a PEM certificate or key failed")]
+    Pem(#[source] rustls::pki_types::pem::Error),
 }
 
 /// A certificate authority made for one environment.
@@ -25,6 +29,36 @@ pub struct Ca {
 impl std::fmt::Debug for Ca {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Ca").finish_non_exhaustive()
+    }
+}
+
+/// A server certificate chain and its private key, in PEM, so that it can travel to a container.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct ServerCert {
+    pub chain_pem: String,
+    pub key_pem: String,
+}
+
+impl std::fmt::Debug for ServerCert {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerCert").finish_non_exhaustive()
+    }
+}
+
+impl ServerCert {
+    /// A rustls server configuration presenting this certificate.
+    pub fn server_config(&self) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+        let chain = CertificateDer::pem_slice_iter(self.chain_pem.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(TlsError::Pem)?;
+        let key = PrivateKeyDer::from_pem_slice(self.key_pem.as_bytes()).map_err(TlsError::Pem)?;
+        let config = rustls::ServerConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .map_err(TlsError::Config)?
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .map_err(TlsError::Config)?;
+        Ok(Arc::new(config))
     }
 }
 
@@ -54,10 +88,7 @@ impl Ca {
     }
 
     /// A server certificate for `host`, signed by this CA, with its key.
-    pub fn issue(
-        &self,
-        host: &str,
-    ) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), TlsError> {
+    pub fn issue(&self, host: &str) -> Result<ServerCert, TlsError> {
         let mut params =
             CertificateParams::new(vec![host.to_owned()]).map_err(TlsError::Certificate)?;
         params.distinguished_name.push(DnType::CommonName, host);
@@ -65,19 +96,14 @@ impl Ca {
         let cert = params
             .signed_by(&key, &self.cert, &self.key)
             .map_err(TlsError::Certificate)?;
-        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
-        Ok((vec![cert.der().clone(), self.cert.der().clone()], key))
+        Ok(ServerCert {
+            chain_pem: format!("{}{}", cert.pem(), self.cert.pem()),
+            key_pem: key.serialize_pem(),
+        })
     }
 
     /// A rustls server configuration presenting a certificate for `host`.
     pub fn server_config(&self, host: &str) -> Result<Arc<rustls::ServerConfig>, TlsError> {
-        let (chain, key) = self.issue(host)?;
-        let config = rustls::ServerConfig::builder_with_provider(provider())
-            .with_safe_default_protocol_versions()
-            .map_err(TlsError::Config)?
-            .with_no_client_auth()
-            .with_single_cert(chain, key)
-            .map_err(TlsError::Config)?;
-        Ok(Arc::new(config))
+        self.issue(host)?.server_config()
     }
 }
