@@ -14,12 +14,14 @@ use serde_json::json;
 use sso_harness::scenario::{ExpectedOutcome, Run};
 use sso_harness::{ErrorChain, Scenario, ScenarioError};
 
-const USAGE: &str = "usage: sso-repro run [--format table|json] [--scenarios DIR]
+const USAGE: &str =
+    "usage: sso-repro run [--format table|json] [--backend in-process|containers] [--scenarios DIR]
        sso-repro list [--scenarios DIR]
        sso-repro explain ID [--scenarios DIR]";
 
 struct Args {
     command: String,
+    containers: bool,
     id: Option<String>,
     json: bool,
     scenarios: PathBuf,
@@ -28,8 +30,18 @@ struct Args {
 fn parse_args() -> Result<Args, String> {
     let mut args = std::env::args().skip(1);
     let command = args.next().ok_or("no command given")?;
+    let containers = match std::env::var("SSO_REPRO_BACKEND").as_deref() {
+        Ok("containers") => true,
+        Ok("in-process") | Ok("") | Err(_) => false,
+        Ok(other) => {
+            return Err(format!(
+                "SSO_REPRO_BACKEND must be in-process or containers, not {other}"
+            ))
+        }
+    };
     let mut parsed = Args {
         command,
+        containers,
         id: None,
         json: false,
         scenarios: default_scenarios_dir(),
@@ -42,6 +54,16 @@ fn parse_args() -> Result<Args, String> {
                 other => {
                     return Err(format!(
                         "--format takes table or json, not {}",
+                        other.unwrap_or("nothing")
+                    ))
+                }
+            },
+            "--backend" => match args.next().as_deref() {
+                Some("containers") => parsed.containers = true,
+                Some("in-process") => parsed.containers = false,
+                other => {
+                    return Err(format!(
+                        "--backend takes in-process or containers, not {}",
                         other.unwrap_or("nothing")
                     ))
                 }
@@ -85,7 +107,7 @@ fn main() -> ExitCode {
         Err(error) => return fail(&error),
     };
     match args.command.as_str() {
-        "run" => run(&scenarios, args.json),
+        "run" => run(&scenarios, args.json, args.containers),
         "list" => {
             for s in &scenarios {
                 println!("{:<48} {:<15} {}", s.id, s.family, s.title);
@@ -134,19 +156,65 @@ fn observed(run: &Run) -> String {
     }
 }
 
-fn run(scenarios: &[Scenario], json: bool) -> ExitCode {
+/// Runs one scenario on the chosen backend.
+struct Runner {
+    #[cfg(feature = "containers")]
+    containers: Option<sso_harness::containers::ContainerBackend>,
+}
+
+impl Runner {
+    async fn new(containers: bool) -> Result<Runner, Box<dyn std::error::Error>> {
+        #[cfg(feature = "containers")]
+        {
+            let backend = match containers {
+                true => Some(sso_harness::containers::ContainerBackend::connect().await?),
+                false => None,
+            };
+            Ok(Runner {
+                containers: backend,
+            })
+        }
+        #[cfg(not(feature = "containers"))]
+        match containers {
+            true => Err("this build has no containers backend: run `cargo run --features containers -- run --backend containers`, or use the in-process backend".into()),
+            false => Ok(Runner {}),
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        #[cfg(feature = "containers")]
+        if self.containers.is_some() {
+            return "containers";
+        }
+        "in-process"
+    }
+
+    async fn run(&self, scenario: &Scenario) -> Result<Run, Box<dyn std::error::Error>> {
+        #[cfg(feature = "containers")]
+        if let Some(backend) = &self.containers {
+            return Ok(scenario.run_in_containers(backend).await?);
+        }
+        Ok(scenario.run().await?)
+    }
+}
+
+fn run(scenarios: &[Scenario], json: bool, containers: bool) -> ExitCode {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a tokio runtime");
+    let runner = match runtime.block_on(Runner::new(containers)) {
+        Ok(runner) => runner,
+        Err(error) => return fail(error.as_ref()),
+    };
     let mut ordered: Vec<&Scenario> = scenarios.iter().collect();
     ordered.sort_by(|a, b| (&a.family, &a.id).cmp(&(&b.family, &b.id)));
     let started = Instant::now();
     let mut results = Vec::new();
     for scenario in ordered {
-        match runtime.block_on(scenario.run()) {
+        match runtime.block_on(runner.run(scenario)) {
             Ok(run) => results.push((scenario, run)),
-            Err(error) => return fail(&error),
+            Err(error) => return fail(error.as_ref()),
         }
     }
     let wall = started.elapsed();
@@ -171,7 +239,7 @@ fn run(scenarios: &[Scenario], json: bool) -> ExitCode {
             })
             .collect();
         let report = json!({
-            "backend": "in-process",
+            "backend": runner.name(),
             "scenarios": items,
             "totals": { "scenarios": results.len(), "passed": results.len() - failed, "failed": failed, "wall_ms": wall.as_secs_f64() * 1000.0 },
         });
@@ -179,8 +247,9 @@ fn run(scenarios: &[Scenario], json: bool) -> ExitCode {
     } else {
         print_table(&results);
         println!(
-            "\n{} scenarios on the in-process backend: {} as documented, {} mismatched — {:.0} ms wall",
+            "\n{} scenarios on the {} backend: {} as documented, {} mismatched — {:.0} ms wall",
             results.len(),
+            runner.name(),
             results.len() - failed,
             failed,
             wall.as_secs_f64() * 1000.0

@@ -155,3 +155,101 @@ root_cause = "invalid-client"
         );
     }
 }
+
+/// The same scenario files on the containers backend (cargo feature `containers`).
+#[cfg(feature = "containers")]
+mod containers {
+    use std::path::{Path, PathBuf};
+
+    use rstest::rstest;
+    use sso_harness::containers::{ours, ContainerBackend};
+    use sso_harness::{ErrorChain, Scenario};
+
+    #[rstest]
+    #[tokio::test(flavor = "current_thread")]
+    async fn scenario_in_containers(#[files("scenarios/**/*.toml")] path: PathBuf) {
+        let scenario = Scenario::load(&path)
+            .unwrap_or_else(|error| panic!("{}", ErrorChain::from_error(&error)));
+        let backend = ContainerBackend::connect()
+            .await
+            .unwrap_or_else(|error| panic!("{}", ErrorChain::from_error(&error)));
+        let run = scenario
+            .run_in_containers(&backend)
+            .await
+            .unwrap_or_else(|error| panic!("{}", ErrorChain::from_error(&error)));
+        let transcript = run.outcome.transcript();
+        assert!(
+            run.passed(),
+            "scenario {} did not behave as documented on containers:\n{}\n\n{transcript}",
+            scenario.id,
+            run.mismatches
+                .iter()
+                .map(|m| format!("  - {m}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        );
+        // One snapshot for both backends, unless the scenario says why the text differs.
+        let name = match &scenario.containers_snapshot_differs {
+            Some(_) => format!("{}.containers", scenario.id),
+            None => scenario.id.clone(),
+        };
+        insta::with_settings!({
+            snapshot_path => Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots"),
+            prepend_module_to_snapshot => false,
+            description => scenario.title.clone(),
+            omit_expression => true,
+        }, {
+            insta::assert_snapshot!(name, transcript);
+        });
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_missing_engine_is_one_clear_error_that_names_the_fix() {
+        let error = sso_harness::containers::connect_engine("unix:///nonexistent/docker.sock")
+            .await
+            .unwrap_err();
+
+        let message = ErrorChain::from_error(&error).to_string();
+        for words in [
+            "needs a Docker engine",
+            "unix:///nonexistent/docker.sock",
+            "DOCKER_HOST",
+            "in-process backend",
+        ] {
+            assert!(
+                message.contains(words),
+                "{words:?} missing from:\n{message}"
+            );
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_panicking_test_leaves_no_container_or_network_behind() {
+        let backend = ContainerBackend::connect().await.unwrap();
+        let scenario = Scenario::load(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/happy-path.toml"),
+        )
+        .unwrap();
+        let env = scenario
+            .env_builder()
+            .start_in_containers(&backend)
+            .await
+            .unwrap();
+        let id = env.id().to_owned();
+        let during = ours(backend.docker(), Some(&id)).await.unwrap();
+
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+            let _env = env;
+            panic!("a deliberately panicking test");
+        }));
+
+        let after = ours(backend.docker(), Some(&id)).await.unwrap();
+        assert!(panicked.is_err());
+        assert_eq!(
+            (during.0.len(), during.1.len()),
+            (3, 3),
+            "three containers and three networks ran: {during:?}"
+        );
+        assert_eq!(after, (vec![], vec![]), "left behind after the panic");
+    }
+}

@@ -58,6 +58,26 @@ impl Agent {
         Ok(Agent { http })
     }
 
+    /// A browser that reaches every party through the HTTP proxy at `proxy` (the containers
+    /// backend's gateway into the private networks); the proxy resolves the names.
+    pub fn via_proxy(proxy: &Url, ca_pem: &str) -> reqwest::Result<Agent> {
+        let http = reqwest::Client::builder()
+            .use_rustls_tls()
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(reqwest::Certificate::from_pem(ca_pem.as_bytes())?)
+            .proxy(reqwest::Proxy::all(proxy.as_str())?)
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(5))
+            .build()?;
+        Ok(Agent { http })
+    }
+
+    /// The underlying HTTP client (cookies, trust and proxy as the browser has them).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
     /// Opens `start` and follows redirects until a page answers (at most ten hops).
     pub async fn sign_in(&self, start: Url) -> Journey {
         let mut journey = Journey::default();

@@ -70,9 +70,9 @@ pub enum EnvError {
 /// Builds an [`SsoEnv`].
 #[derive(Clone, Debug)]
 pub struct EnvBuilder {
-    idp: IdpConfig,
-    proxy: ProxyPolicy,
-    rp: RpOptions,
+    pub(crate) idp: IdpConfig,
+    pub(crate) proxy: ProxyPolicy,
+    pub(crate) rp: RpOptions,
     launcher: Arc<dyn LaunchRp>,
 }
 

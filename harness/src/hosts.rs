@@ -13,6 +13,9 @@ pub const RP_HOST: &str = "rp.sso.test";
 /// Host name of the forward proxy.
 pub const PROXY_HOST: &str = "proxy.sso.test";
 
+/// How long the system resolver may take before a lookup counts as failed.
+pub const SYSTEM_DNS_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// A name the harness cannot resolve.
 #[derive(Debug, thiserror::Error)]
 #[error("failed to lookup address information: no such host {0}")]
@@ -60,8 +63,14 @@ impl Hosts {
     pub async fn resolve(&self, host: &str) -> Result<IpAddr, std::io::Error> {
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let Some(names) = &self.names else {
-            let mut addrs = tokio::net::lookup_host((host, 0)).await?;
-            return addrs
+            // A resolver that never answers (an internal network's DNS for an outside name) would
+            // otherwise hold the caller until its own timeout, hiding that it was DNS.
+            let lookup = tokio::net::lookup_host((host, 0));
+            let answer = tokio::time::timeout(SYSTEM_DNS_TIMEOUT, lookup).await.map_err(|_| {
+                let message = format!("failed to lookup address information: no answer for {host} within {SYSTEM_DNS_TIMEOUT:?}");
+                std::io::Error::new(std::io::ErrorKind::TimedOut, message)
+            })?;
+            return answer?
                 .next()
                 .map(|a| a.ip())
                 .ok_or_else(|| std::io::Error::other(UnknownHost(host.to_owned())));

@@ -34,12 +34,15 @@
 
 pub mod agent;
 pub mod chain;
+#[cfg(feature = "containers")]
+pub mod containers;
 pub mod env;
 pub mod fixtures;
 pub mod hosts;
 pub mod idp;
 pub mod keys;
 pub mod log;
+pub mod party;
 pub mod proxy;
 pub mod redact;
 pub mod rp;

@@ -1,7 +1,15 @@
 //! What a party wrote, line by line. Every line goes through [`crate::redact::secrets`] before it is
 //! stored or emitted as a `tracing` event, so logs never hold a secret.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// The party whose lines this process also prints to stdout (a container's log).
+static ECHO: OnceLock<&'static str> = OnceLock::new();
+
+/// Prints every line `party` logs to stdout from now on (in the `sso-party` process).
+pub fn echo_to_stdout(party: &'static str) {
+    let _ = ECHO.set(party);
+}
 
 /// The log of one party (`idp`, `proxy`, `rp`), shared between the party's tasks and the test.
 #[derive(Clone, Debug)]
@@ -31,6 +39,9 @@ impl PartyLog {
     }
 
     fn push(&self, line: String) {
+        if ECHO.get() == Some(&self.party) {
+            println!("{line}");
+        }
         self.lines.lock().expect("log lock").push(line);
     }
 

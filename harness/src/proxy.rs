@@ -227,13 +227,28 @@ impl Proxy {
         policy: ProxyPolicy,
         hosts: Hosts,
     ) -> std::io::Result<Proxy> {
+        Proxy::bind_as("proxy", addr, policy, hosts).await
+    }
+
+    /// An allow-all proxy for the test's browser into a container network (its log is not the
+    /// scenario's proxy log).
+    pub async fn gateway(addr: SocketAddr, hosts: Hosts) -> std::io::Result<Proxy> {
+        Proxy::bind_as("gateway", addr, ProxyPolicy::allow_all(), hosts).await
+    }
+
+    async fn bind_as(
+        party: &'static str,
+        addr: SocketAddr,
+        policy: ProxyPolicy,
+        hosts: Hosts,
+    ) -> std::io::Result<Proxy> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             policy,
             hosts,
             entries: Arc::default(),
-            log: PartyLog::new("proxy"),
+            log: PartyLog::new(party),
         });
         let (entries, log) = (shared.entries.clone(), shared.log.clone());
         let task = Task::spawn(async move {

@@ -24,6 +24,9 @@ pub struct Scenario {
     pub story: Story,
     #[serde(default)]
     pub setup: Setup,
+    /// Why the containers backend keeps a snapshot of its own for this scenario (the text really
+    /// differs there); absent: both backends share one snapshot.
+    pub containers_snapshot_differs: Option<String>,
     pub expect: Expect,
 }
 

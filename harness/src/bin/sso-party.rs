@@ -1,0 +1,33 @@
+//! `sso-party`: serves one party of an sso-repro environment (idp, proxy or rp) in its own process,
+//! configured by the JSON in `SSO_PARTY_CONFIG`. The containers backend runs it as each container.
+
+use std::process::ExitCode;
+
+use sso_harness::party::{self, PartyConfig, CONFIG_VAR};
+
+fn main() -> ExitCode {
+    let config: PartyConfig = match std::env::var(CONFIG_VAR)
+        .map(|json| serde_json::from_str(&json))
+    {
+        Ok(Ok(config)) => config,
+        Ok(Err(error)) => {
+            eprintln!("sso-party: {CONFIG_VAR} is not a valid party configuration: {error}");
+            return ExitCode::from(2);
+        }
+        Err(_) => {
+            eprintln!("sso-party: set {CONFIG_VAR} to a party configuration (JSON); it is written by sso-harness's containers backend");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    match runtime.block_on(party::serve(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("sso-party: {}", sso_harness::ErrorChain::from_error(&error));
+            ExitCode::FAILURE
+        }
+    }
+}

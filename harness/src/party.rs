@@ -1,0 +1,147 @@
+//! One party in a process of its own (the containers backend): configuration in as JSON, log lines
+//! out on stdout, and what the party recorded on demand at `GET :9000/records`.
+//!
+//! The `sso-party` binary is this module's `main`. Each party listens on a fixed port inside its
+//! container and is addressed by the same host names as in-process, so issuer URLs agree everywhere.
+
+use std::net::SocketAddr;
+
+use axum::http::header;
+use axum::routing::get;
+use axum::Router;
+use serde::{Deserialize, Serialize};
+
+use crate::chain::ErrorChain;
+use crate::hosts::Hosts;
+use crate::idp::{Idp, IdpConfig, IdpError, IdpRequest};
+use crate::proxy::{Proxy, ProxyEntry, ProxyPolicy};
+use crate::rp::{RpError, RpSettings, RunningReferenceRp, RunningRp};
+use crate::tls::ServerCert;
+
+/// The environment variable that carries a [`PartyConfig`] as JSON.
+pub const CONFIG_VAR: &str = "SSO_PARTY_CONFIG";
+/// What a party prints on stderr once it accepts connections.
+pub const READY: &str = "sso-party ready";
+pub const IDP_PORT: u16 = 8443;
+pub const PROXY_PORT: u16 = 3128;
+/// The allow-all listener of the proxy's container, for the test's browser.
+pub const GATEWAY_PORT: u16 = 8081;
+pub const RP_PORT: u16 = 8080;
+pub const ADMIN_PORT: u16 = 9000;
+
+/// Which party to serve, and its configuration.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "party", rename_all = "kebab-case")]
+pub enum PartyConfig {
+    Idp {
+        config: IdpConfig,
+        cert: ServerCert,
+        ca_pem: String,
+        redirect_uris: Vec<String>,
+    },
+    Proxy {
+        policy: ProxyPolicy,
+    },
+    Rp {
+        settings: RpSettings,
+    },
+}
+
+/// What a party recorded, as `GET /records` answers it.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Records {
+    pub lines: Vec<String>,
+    /// The IdP's endpoints (what an administrator copies into an RP's settings).
+    #[serde(default)]
+    pub endpoints: Option<crate::idp::ProviderEndpoints>,
+    #[serde(default)]
+    pub idp_requests: Vec<IdpRequest>,
+    #[serde(default)]
+    pub proxy_entries: Vec<ProxyEntry>,
+    #[serde(default)]
+    pub rp_failures: Vec<ErrorChain>,
+}
+
+/// Why a party could not be served.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PartyError {
+    #[error("starting the IdP failed")]
+    Idp(#[source] IdpError),
+    #[error("starting the proxy failed")]
+    Proxy(#[source] std::io::Error),
+    #[error("starting the RP failed")]
+    Rp(#[source] RpError),
+    #[error("serving the records endpoint failed")]
+    Admin(#[source] std::io::Error),
+}
+
+fn any(port: u16) -> SocketAddr {
+    SocketAddr::from(([0, 0, 0, 0], port))
+}
+
+/// Serves one party until the process is stopped.
+pub async fn serve(config: PartyConfig) -> Result<(), PartyError> {
+    let records: std::sync::Arc<dyn Fn() -> Records + Send + Sync> = match config {
+        PartyConfig::Idp {
+            config,
+            cert,
+            ca_pem,
+            redirect_uris,
+        } => {
+            crate::log::echo_to_stdout("idp");
+            let idp = Idp::serve(config, any(IDP_PORT), &cert, ca_pem)
+                .await
+                .map_err(PartyError::Idp)?;
+            for uri in &redirect_uris {
+                idp.register_redirect_uri(uri);
+            }
+            std::sync::Arc::new(move || Records {
+                lines: idp.log().lines(),
+                idp_requests: idp.requests(),
+                endpoints: Some(idp.endpoints().clone()),
+                ..Records::default()
+            })
+        }
+        PartyConfig::Proxy { policy } => {
+            crate::log::echo_to_stdout("proxy");
+            let proxy = Proxy::bind(any(PROXY_PORT), policy, Hosts::system())
+                .await
+                .map_err(PartyError::Proxy)?;
+            let gateway = Proxy::gateway(any(GATEWAY_PORT), Hosts::system())
+                .await
+                .map_err(PartyError::Proxy)?;
+            std::sync::Arc::new(move || {
+                let _keep = &gateway;
+                Records {
+                    lines: proxy.log().lines(),
+                    proxy_entries: proxy.entries(),
+                    ..Records::default()
+                }
+            })
+        }
+        PartyConfig::Rp { settings } => {
+            crate::log::echo_to_stdout("rp");
+            let rp = RunningReferenceRp::bind(any(RP_PORT), settings)
+                .await
+                .map_err(PartyError::Rp)?;
+            std::sync::Arc::new(move || Records {
+                lines: rp.log(),
+                rp_failures: rp.failures(),
+                ..Records::default()
+            })
+        }
+    };
+    let app = Router::new().route(
+        "/records",
+        get(move || {
+            let body = serde_json::to_string(&records()).expect("records serialize");
+            std::future::ready(([(header::CONTENT_TYPE, "application/json")], body))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind(any(ADMIN_PORT))
+        .await
+        .map_err(PartyError::Admin)?;
+    eprintln!("{READY}");
+    axum::serve(listener, app).await.map_err(PartyError::Admin)
+}
