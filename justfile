@@ -30,3 +30,21 @@ lint:
 # Measure start-up, sign-in and catalog times (release build)
 bench:
     cargo bench --bench harness
+
+# Run every scenario on the containers backend too (needs a Docker engine)
+test-containers:
+    cargo test --features containers --test scenarios
+
+# Run the catalog on the containers backend
+catalog-containers:
+    cargo run --features containers -- run --backend containers
+
+# Build the static sso-party binary and its image (what the containers tests do first)
+images:
+    RUSTFLAGS='-C target-feature=+crt-static' CARGO_PROFILE_DEV_DEBUG=0 CARGO_PROFILE_DEV_STRIP=symbols cargo build --bin sso-party --target x86_64-unknown-linux-gnu --manifest-path harness/Cargo.toml --target-dir target/party-static
+    cargo bench --features containers --bench containers -- --images-only
+
+# Show anything of ours left on the Docker engine
+leftovers:
+    docker ps -a --filter label=org.sso-repro
+    docker network ls --filter label=org.sso-repro

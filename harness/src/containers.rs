@@ -45,6 +45,9 @@ use crate::rp::RpSettings;
 use crate::scenario::{Run, Scenario};
 use crate::tls::{Ca, TlsError};
 
+/// The Docker API client crate this backend uses (re-exported for leak checks and the like).
+pub use testcontainers::bollard;
+
 /// The label every container and network of ours carries.
 pub const LABEL: &str = "org.sso-repro";
 const OWNER_LABEL: &str = "org.sso-repro.owner";
@@ -294,7 +297,7 @@ pub async fn ours(
 
 /// The static `sso-party` binary: `SSO_REPRO_PARTY_BIN` if set, else built once per process with
 /// cargo (`+crt-static`, an explicit target, its own target directory; a no-op when up to date).
-async fn party_binary() -> Result<&'static PathBuf, ContainersError> {
+pub async fn party_binary() -> Result<&'static PathBuf, ContainersError> {
     static BINARY: OnceCell<PathBuf> = OnceCell::const_new();
     BINARY
         .get_or_try_init(|| async {
@@ -329,31 +332,34 @@ async fn party_binary() -> Result<&'static PathBuf, ContainersError> {
         .await
 }
 
-/// The party image, `sso-repro-party:<hash of the binary>`, built from scratch unless it exists.
+/// The party image, `sso-repro-party:<hash of the binary>`, built once per process.
 async fn party_image() -> Result<&'static GenericImage, ContainersError> {
     static IMAGE_CELL: OnceCell<GenericImage> = OnceCell::const_new();
     IMAGE_CELL
-        .get_or_try_init(|| async {
-            let binary = party_binary().await?;
-            let bytes = std::fs::read(binary).map_err(|e| ContainersError::Build {
-                command: format!("read {}", binary.display()),
-                output: e.to_string(),
-            })?;
-            let tag: String = Sha256::digest(&bytes)
-                .iter()
-                .take(8)
-                .map(|b| format!("{b:02x}"))
-                .collect();
-            GenericBuildableImage::new(IMAGE, &tag)
-                .with_dockerfile_string(
-                    "FROM scratch\nCOPY sso-party /sso-party\nENTRYPOINT [\"/sso-party\"]\n",
-                )
-                .with_file(binary.clone(), "sso-party")
-                .build_image_with(BuildImageOptions::new().with_skip_if_exists(true))
-                .await
-                .map_err(ContainersError::Image)
-        })
+        .get_or_try_init(|| async { build_party_image(party_binary().await?).await })
         .await
+}
+
+/// Builds `sso-repro-party:<hash of binary>` `FROM scratch` with `binary` as its entrypoint, unless
+/// an image with that tag exists (then this costs one engine round trip).
+pub async fn build_party_image(binary: &Path) -> Result<GenericImage, ContainersError> {
+    let bytes = std::fs::read(binary).map_err(|e| ContainersError::Build {
+        command: format!("read {}", binary.display()),
+        output: e.to_string(),
+    })?;
+    let tag: String = Sha256::digest(&bytes)
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    GenericBuildableImage::new(IMAGE, &tag)
+        .with_dockerfile_string(
+            "FROM scratch\nCOPY sso-party /sso-party\nENTRYPOINT [\"/sso-party\"]\n",
+        )
+        .with_file(binary.to_owned(), "sso-party")
+        .build_image_with(BuildImageOptions::new().with_skip_if_exists(true))
+        .await
+        .map_err(ContainersError::Image)
 }
 
 /// A container's stdout, line by line, as the engine streams it.

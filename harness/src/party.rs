@@ -32,6 +32,7 @@ pub const ADMIN_PORT: u16 = 9000;
 /// Which party to serve, and its configuration.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "party", rename_all = "kebab-case")]
+#[allow(clippy::large_enum_variant)] // read once per process; boxing would only add noise
 pub enum PartyConfig {
     Idp {
         config: IdpConfig,
