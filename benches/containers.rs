@@ -21,10 +21,7 @@ fn ms(d: Duration) -> String {
 
 fn main() {
     let images_only = std::env::args().any(|a| a == "--images-only");
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {
         let binary = party_binary().await.unwrap();
         if images_only {
@@ -35,26 +32,12 @@ fn main() {
         let docker = backend.docker();
 
         // Cold: remove every sso-repro-party image, then build.
-        let filters = std::collections::HashMap::from([(
-            "reference".to_owned(),
-            vec!["sso-repro-party".to_owned()],
-        )]);
-        let images = docker
-            .list_images(Some(ListImagesOptions {
-                filters: Some(filters),
-                ..Default::default()
-            }))
-            .await
-            .unwrap();
+        let filters = std::collections::HashMap::from([("reference".to_owned(), vec!["sso-repro-party".to_owned()])]);
+        let images =
+            docker.list_images(Some(ListImagesOptions { filters: Some(filters), ..Default::default() })).await.unwrap();
         for image in images {
-            let options = RemoveImageOptions {
-                force: true,
-                ..Default::default()
-            };
-            docker
-                .remove_image(&image.id, Some(options), None)
-                .await
-                .unwrap();
+            let options = RemoveImageOptions { force: true, ..Default::default() };
+            docker.remove_image(&image.id, Some(options), None).await.unwrap();
         }
         let started = Instant::now();
         let _image = build_party_image(binary).await.unwrap();
@@ -70,18 +53,14 @@ fn main() {
         let mut teardown = Vec::new();
         for _ in 0..10 {
             let started = Instant::now();
-            let env = SsoEnv::builder()
-                .start_in_containers(&backend)
-                .await
-                .unwrap();
+            let env = SsoEnv::builder().start_in_containers(&backend).await.unwrap();
             ready.push(started.elapsed());
             let started = Instant::now();
             drop(env);
             teardown.push(started.elapsed());
         }
 
-        let catalog =
-            Scenario::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")).unwrap();
+        let catalog = Scenario::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")).unwrap();
         let mut catalog_runs = Vec::new();
         for _ in 0..3 {
             let started = Instant::now();
@@ -94,31 +73,15 @@ fn main() {
         let (containers, networks) = ours(docker, None).await.unwrap();
 
         println!("sso-repro containers backend benchmark (medians)");
-        println!(
-            "  party image build, cold (FROM scratch + static binary)  {:>8}",
-            ms(cold)
-        );
-        println!(
-            "  party image build, cached (tag exists)                 {:>8}   (5 runs)",
-            ms(median(cached))
-        );
-        println!(
-            "  environment ready (3 containers, 3 networks)           {:>8}   (10 runs)",
-            ms(median(ready))
-        );
-        println!(
-            "  environment teardown (containers and networks removed) {:>8}   (10 runs)",
-            ms(median(teardown))
-        );
+        println!("  party image build, cold (FROM scratch + static binary)  {:>8}", ms(cold));
+        println!("  party image build, cached (tag exists)                 {:>8}   (5 runs)", ms(median(cached)));
+        println!("  environment ready (3 containers, 3 networks)           {:>8}   (10 runs)", ms(median(ready)));
+        println!("  environment teardown (containers and networks removed) {:>8}   (10 runs)", ms(median(teardown)));
         println!(
             "  whole catalog ({} scenarios), sequential                 {:>8}   (3 runs)",
             catalog.len(),
             ms(median(catalog_runs))
         );
-        println!(
-            "  containers / networks of ours left afterwards          {} / {}",
-            containers.len(),
-            networks.len()
-        );
+        println!("  containers / networks of ours left afterwards          {} / {}", containers.len(), networks.len());
     });
 }

@@ -27,16 +27,9 @@ fn peak_rss_mib() -> Option<f64> {
 
 fn main() {
     // `cargo bench` passes `--bench`; nothing to parse.
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let catalog =
-        Scenario::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")).unwrap();
-    let failing = catalog
-        .iter()
-        .find(|s| s.id == "proxy-denies-connect-to-token-endpoint")
-        .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let catalog = Scenario::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")).unwrap();
+    let failing = catalog.iter().find(|s| s.id == "proxy-denies-connect-to-token-endpoint").unwrap();
 
     runtime.block_on(async {
         // Warm up once (key parsing, first TLS configs).
@@ -79,18 +72,9 @@ fn main() {
         }
 
         println!("sso-repro harness benchmark (medians, in-process backend)");
-        println!(
-            "  environment ready (IdP + proxy + RP + agent)  {:>10}   (100 runs)",
-            ms(median(ready))
-        );
-        println!(
-            "  happy-path sign-in round trip                 {:>10}   (100 runs)",
-            ms(median(sign_in))
-        );
-        println!(
-            "  one failing scenario (proxy 403), end to end  {:>10}   (50 runs)",
-            ms(median(failing_runs))
-        );
+        println!("  environment ready (IdP + proxy + RP + agent)  {:>10}   (100 runs)", ms(median(ready)));
+        println!("  happy-path sign-in round trip                 {:>10}   (100 runs)", ms(median(sign_in)));
+        println!("  one failing scenario (proxy 403), end to end  {:>10}   (50 runs)", ms(median(failing_runs)));
         println!(
             "  whole catalog ({} scenarios), sequential       {:>10}   (10 runs)",
             catalog.len(),

@@ -14,8 +14,7 @@ use serde_json::json;
 use sso_harness::scenario::{ExpectedOutcome, Run};
 use sso_harness::{ErrorChain, Scenario, ScenarioError};
 
-const USAGE: &str =
-    "usage: sso-repro run [--format table|json] [--backend in-process|containers] [--scenarios DIR]
+const USAGE: &str = "usage: sso-repro run [--format table|json] [--backend in-process|containers] [--scenarios DIR]
        sso-repro list [--scenarios DIR]
        sso-repro explain ID [--scenarios DIR]";
 
@@ -33,48 +32,26 @@ fn parse_args() -> Result<Args, String> {
     let containers = match std::env::var("SSO_REPRO_BACKEND").as_deref() {
         Ok("containers") => true,
         Ok("in-process") | Ok("") | Err(_) => false,
-        Ok(other) => {
-            return Err(format!(
-                "SSO_REPRO_BACKEND must be in-process or containers, not {other}"
-            ))
-        }
+        Ok(other) => return Err(format!("SSO_REPRO_BACKEND must be in-process or containers, not {other}")),
     };
-    let mut parsed = Args {
-        command,
-        containers,
-        id: None,
-        json: false,
-        scenarios: default_scenarios_dir(),
-    };
+    let mut parsed = Args { command, containers, id: None, json: false, scenarios: default_scenarios_dir() };
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--format" => match args.next().as_deref() {
                 Some("json") => parsed.json = true,
                 Some("table") => parsed.json = false,
-                other => {
-                    return Err(format!(
-                        "--format takes table or json, not {}",
-                        other.unwrap_or("nothing")
-                    ))
-                }
+                other => return Err(format!("--format takes table or json, not {}", other.unwrap_or("nothing"))),
             },
             "--backend" => match args.next().as_deref() {
                 Some("containers") => parsed.containers = true,
                 Some("in-process") => parsed.containers = false,
                 other => {
-                    return Err(format!(
-                        "--backend takes in-process or containers, not {}",
-                        other.unwrap_or("nothing")
-                    ))
+                    return Err(format!("--backend takes in-process or containers, not {}", other.unwrap_or("nothing")))
                 }
             },
-            "--scenarios" => {
-                parsed.scenarios = args.next().ok_or("--scenarios takes a directory")?.into()
-            }
+            "--scenarios" => parsed.scenarios = args.next().ok_or("--scenarios takes a directory")?.into(),
             "-h" | "--help" => return Err(String::new()),
-            _ if parsed.command == "explain" && parsed.id.is_none() && !arg.starts_with('-') => {
-                parsed.id = Some(arg)
-            }
+            _ if parsed.command == "explain" && parsed.id.is_none() && !arg.starts_with('-') => parsed.id = Some(arg),
             _ => return Err(format!("unexpected argument {arg}")),
         }
     }
@@ -114,11 +91,7 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        "explain" => match args
-            .id
-            .as_deref()
-            .map(|id| (id, scenarios.iter().find(|s| s.id == id)))
-        {
+        "explain" => match args.id.as_deref().map(|id| (id, scenarios.iter().find(|s| s.id == id))) {
             Some((_, Some(scenario))) => {
                 explain(scenario, &args.scenarios);
                 ExitCode::SUCCESS
@@ -170,9 +143,7 @@ impl Runner {
                 true => Some(sso_harness::containers::ContainerBackend::connect().await?),
                 false => None,
             };
-            Ok(Runner {
-                containers: backend,
-            })
+            Ok(Runner { containers: backend })
         }
         #[cfg(not(feature = "containers"))]
         match containers {
@@ -199,10 +170,7 @@ impl Runner {
 }
 
 fn run(scenarios: &[Scenario], json: bool, containers: bool) -> ExitCode {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime");
     let runner = match runtime.block_on(Runner::new(containers)) {
         Ok(runner) => runner,
         Err(error) => return fail(error.as_ref()),
@@ -264,30 +232,17 @@ fn run(scenarios: &[Scenario], json: bool, containers: bool) -> ExitCode {
 
 fn print_table(results: &[(&Scenario, Run)]) {
     let mut family = "";
-    println!(
-        "{:<48} {:<32} {:<32} {:<8} {:>8}",
-        "SCENARIO", "EXPECTED", "OBSERVED", "VERDICT", "TIME"
-    );
+    println!("{:<48} {:<32} {:<32} {:<8} {:>8}", "SCENARIO", "EXPECTED", "OBSERVED", "VERDICT", "TIME");
     for (scenario, run) in results {
         if scenario.family != family {
             family = &scenario.family;
             let count = results.iter().filter(|(s, _)| s.family == family).count();
-            let passed = results
-                .iter()
-                .filter(|(s, r)| s.family == family && r.passed())
-                .count();
+            let passed = results.iter().filter(|(s, r)| s.family == family && r.passed()).count();
             println!("\n{family} ({passed}/{count})");
         }
         let verdict = if run.passed() { "ok" } else { "MISMATCH" };
         let time = format!("{:.1} ms", run.elapsed.as_secs_f64() * 1000.0);
-        println!(
-            "  {:<46} {:<32} {:<32} {:<8} {:>8}",
-            scenario.id,
-            expected(scenario),
-            observed(run),
-            verdict,
-            time
-        );
+        println!("  {:<46} {:<32} {:<32} {:<8} {:>8}", scenario.id, expected(scenario), observed(run), verdict, time);
         for mismatch in &run.mismatches {
             println!("      {mismatch}");
         }
@@ -308,27 +263,17 @@ fn explain(s: &Scenario, scenarios_dir: &Path) {
     if !story.log.trim().is_empty() {
         println!("PRODUCT LOG\n{}\n", indent(story.log.trim_matches('\n')));
     }
-    println!(
-        "CAUSE\n  {}\n\nFIX\n  {}\n",
-        story.cause.trim(),
-        story.fix.trim()
-    );
+    println!("CAUSE\n  {}\n\nFIX\n  {}\n", story.cause.trim(), story.fix.trim());
     match (&s.expect.wrapper, s.expect.root_cause) {
         (Some(wrapper), Some(cause)) => {
             println!("EXPECTED CHAIN\n  error: {wrapper}\n  root cause: {cause}\n")
         }
         _ => println!("EXPECTED\n  the user signs in\n"),
     }
-    let snapshot = scenarios_dir
-        .join("..")
-        .join("snapshots")
-        .join(format!("{}.snap", s.id));
+    let snapshot = scenarios_dir.join("..").join("snapshots").join(format!("{}.snap", s.id));
     if let Ok(text) = std::fs::read_to_string(&snapshot) {
         let captured = text.splitn(3, "---").nth(2).unwrap_or_default();
-        println!(
-            "CAPTURED (what sso-repro recorded, normalized)\n{}\n",
-            indent(captured.trim_matches('\n'))
-        );
+        println!("CAPTURED (what sso-repro recorded, normalized)\n{}\n", indent(captured.trim_matches('\n')));
     }
     if !story.references.is_empty() {
         println!("REFERENCES");
@@ -337,15 +282,9 @@ fn explain(s: &Scenario, scenarios_dir: &Path) {
         }
         println!();
     }
-    println!(
-        "REPRODUCE\n  cargo test --test scenarios -- {}",
-        s.id.replace('-', "_")
-    );
+    println!("REPRODUCE\n  cargo test --test scenarios -- {}", s.id.replace('-', "_"));
 }
 
 fn indent(text: &str) -> String {
-    text.lines()
-        .map(|line| format!("  {line}"))
-        .collect::<Vec<_>>()
-        .join("\n")
+    text.lines().map(|line| format!("  {line}")).collect::<Vec<_>>().join("\n")
 }

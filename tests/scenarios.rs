@@ -9,19 +9,15 @@ use sso_harness::Scenario;
 #[rstest]
 #[tokio::test(flavor = "current_thread")]
 async fn scenario(#[files("scenarios/**/*.toml")] path: PathBuf) {
-    let scenario = Scenario::load(&path)
-        .unwrap_or_else(|error| panic!("{}", sso_harness::ErrorChain::from_error(&error)));
+    let scenario =
+        Scenario::load(&path).unwrap_or_else(|error| panic!("{}", sso_harness::ErrorChain::from_error(&error)));
     let run = scenario.run().await.expect("the environment starts");
     let transcript = run.outcome.transcript();
     assert!(
         run.passed(),
         "scenario {} did not behave as documented:\n{}\n\n{transcript}",
         scenario.id,
-        run.mismatches
-            .iter()
-            .map(|m| format!("  - {m}"))
-            .collect::<Vec<_>>()
-            .join("\n"),
+        run.mismatches.iter().map(|m| format!("  - {m}")).collect::<Vec<_>>().join("\n"),
     );
     insta::with_settings!({
         snapshot_path => Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots"),
@@ -54,17 +50,13 @@ root_cause = "invalid-client"
 "#;
 
     fn error_for(text: &str) -> String {
-        let error = Scenario::parse(Path::new("scenarios/x.toml"), text)
-            .expect_err("the scenario must be refused");
+        let error = Scenario::parse(Path::new("scenarios/x.toml"), text).expect_err("the scenario must be refused");
         ErrorChain::from_error(&error).to_string()
     }
 
     fn assert_mentions(error: &str, words: &[&str]) {
         for word in words {
-            assert!(
-                error.contains(word),
-                "the error should mention {word:?}:\n{error}"
-            );
+            assert!(error.contains(word), "the error should mention {word:?}:\n{error}");
         }
     }
 
@@ -81,45 +73,27 @@ root_cause = "invalid-client"
 
     #[test]
     fn an_unknown_proxy_action_names_the_choices() {
-        let text = format!(
-            "{VALID}\n[[setup.proxy.rules]]\nhost = \"idp.sso.test\"\naction = \"explode\"\n"
-        );
-        assert_mentions(
-            &error_for(&text),
-            &[
-                "scenarios/x.toml",
-                "unknown variant `explode`",
-                "require-auth",
-            ],
-        );
+        let text = format!("{VALID}\n[[setup.proxy.rules]]\nhost = \"idp.sso.test\"\naction = \"explode\"\n");
+        assert_mentions(&error_for(&text), &["scenarios/x.toml", "unknown variant `explode`", "require-auth"]);
     }
 
     #[test]
     fn an_unknown_root_cause_names_the_choices() {
         let error = error_for(&VALID.replace("invalid-client", "bad-vibes"));
-        assert_mentions(
-            &error,
-            &["unknown variant `bad-vibes`", "proxy-refused-connect"],
-        );
+        assert_mentions(&error, &["unknown variant `bad-vibes`", "proxy-refused-connect"]);
     }
 
     #[test]
     fn a_status_on_a_rule_that_is_not_deny_is_refused() {
-        let text = format!("{VALID}\n[[setup.proxy.rules]]\nhost = \"idp.sso.test\"\naction = \"hang\"\nstatus = 403\n");
-        assert_mentions(
-            &error_for(&text),
-            &["`status` applies only to action = \"deny\""],
-        );
+        let text =
+            format!("{VALID}\n[[setup.proxy.rules]]\nhost = \"idp.sso.test\"\naction = \"hang\"\nstatus = 403\n");
+        assert_mentions(&error_for(&text), &["`status` applies only to action = \"deny\""]);
     }
 
     #[test]
     fn a_failure_without_a_wrapper_is_refused() {
-        let error =
-            error_for(&VALID.replace("wrapper = \"exchanging authorization tokens failed\"\n", ""));
-        assert_mentions(
-            &error,
-            &["scenarios/x.toml", "field `expect.wrapper`", "required"],
-        );
+        let error = error_for(&VALID.replace("wrapper = \"exchanging authorization tokens failed\"\n", ""));
+        assert_mentions(&error, &["scenarios/x.toml", "field `expect.wrapper`", "required"]);
     }
 
     #[test]
@@ -143,16 +117,8 @@ root_cause = "invalid-client"
         let result = Scenario::load_dir(&dir);
         std::fs::remove_dir_all(&dir).unwrap();
 
-        let error =
-            ErrorChain::from_error(&result.expect_err("duplicates must be refused")).to_string();
-        assert_mentions(
-            &error,
-            &[
-                "duplicate scenario id `x`",
-                "egress-proxy/x.toml",
-                "sso-repro-duplicates",
-            ],
-        );
+        let error = ErrorChain::from_error(&result.expect_err("duplicates must be refused")).to_string();
+        assert_mentions(&error, &["duplicate scenario id `x`", "egress-proxy/x.toml", "sso-repro-duplicates"]);
     }
 }
 
@@ -168,11 +134,9 @@ mod containers {
     #[rstest]
     #[tokio::test(flavor = "current_thread")]
     async fn scenario_in_containers(#[files("scenarios/**/*.toml")] path: PathBuf) {
-        let scenario = Scenario::load(&path)
-            .unwrap_or_else(|error| panic!("{}", ErrorChain::from_error(&error)));
-        let backend = ContainerBackend::connect()
-            .await
-            .unwrap_or_else(|error| panic!("{}", ErrorChain::from_error(&error)));
+        let scenario = Scenario::load(&path).unwrap_or_else(|error| panic!("{}", ErrorChain::from_error(&error)));
+        let backend =
+            ContainerBackend::connect().await.unwrap_or_else(|error| panic!("{}", ErrorChain::from_error(&error)));
         let run = scenario
             .run_in_containers(&backend)
             .await
@@ -182,11 +146,7 @@ mod containers {
             run.passed(),
             "scenario {} did not behave as documented on containers:\n{}\n\n{transcript}",
             scenario.id,
-            run.mismatches
-                .iter()
-                .map(|m| format!("  - {m}"))
-                .collect::<Vec<_>>()
-                .join("\n"),
+            run.mismatches.iter().map(|m| format!("  - {m}")).collect::<Vec<_>>().join("\n"),
         );
         // One snapshot for both backends, unless the scenario says why the text differs.
         let name = match &scenario.containers_snapshot_differs {
@@ -205,36 +165,20 @@ mod containers {
 
     #[tokio::test(flavor = "current_thread")]
     async fn a_missing_engine_is_one_clear_error_that_names_the_fix() {
-        let error = sso_harness::containers::connect_engine("unix:///nonexistent/docker.sock")
-            .await
-            .unwrap_err();
+        let error = sso_harness::containers::connect_engine("unix:///nonexistent/docker.sock").await.unwrap_err();
 
         let message = ErrorChain::from_error(&error).to_string();
-        for words in [
-            "needs a Docker engine",
-            "unix:///nonexistent/docker.sock",
-            "DOCKER_HOST",
-            "in-process backend",
-        ] {
-            assert!(
-                message.contains(words),
-                "{words:?} missing from:\n{message}"
-            );
+        for words in ["needs a Docker engine", "unix:///nonexistent/docker.sock", "DOCKER_HOST", "in-process backend"] {
+            assert!(message.contains(words), "{words:?} missing from:\n{message}");
         }
     }
 
     #[tokio::test(flavor = "current_thread")]
     async fn a_panicking_test_leaves_no_container_or_network_behind() {
         let backend = ContainerBackend::connect().await.unwrap();
-        let scenario = Scenario::load(
-            &Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/happy-path.toml"),
-        )
-        .unwrap();
-        let env = scenario
-            .env_builder()
-            .start_in_containers(&backend)
-            .await
-            .unwrap();
+        let scenario =
+            Scenario::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/happy-path.toml")).unwrap();
+        let env = scenario.env_builder().start_in_containers(&backend).await.unwrap();
         let id = env.id().to_owned();
         let during = ours(backend.docker(), Some(&id)).await.unwrap();
 
@@ -245,11 +189,7 @@ mod containers {
 
         let after = ours(backend.docker(), Some(&id)).await.unwrap();
         assert!(panicked.is_err());
-        assert_eq!(
-            (during.0.len(), during.1.len()),
-            (3, 3),
-            "three containers and three networks ran: {during:?}"
-        );
+        assert_eq!((during.0.len(), during.1.len()), (3, 3), "three containers and three networks ran: {during:?}");
         assert_eq!(after, (vec![], vec![]), "left behind after the panic");
     }
 }

@@ -86,11 +86,7 @@ impl Agent {
             let response = match self.http.get(next.clone()).send().await {
                 Ok(response) => response,
                 Err(error) => {
-                    journey.error = Some(
-                        crate::chain::ErrorChain::from_error(&error)
-                            .levels
-                            .join(": "),
-                    );
+                    journey.error = Some(crate::chain::ErrorChain::from_error(&error).levels.join(": "));
                     return journey;
                 }
             };
@@ -100,11 +96,7 @@ impl Agent {
                 url: crate::redact::secrets(next.as_str()),
                 status: status.as_u16(),
             });
-            let location = response
-                .headers()
-                .get("location")
-                .and_then(|l| l.to_str().ok())
-                .map(str::to_owned);
+            let location = response.headers().get("location").and_then(|l| l.to_str().ok()).map(str::to_owned);
             match location {
                 Some(location) if status.is_redirection() => match next.join(&location) {
                     Ok(url) => next = url,

@@ -123,26 +123,15 @@ impl RootCause {
 
     /// The kebab-case name used in scenario files.
     pub fn name(self) -> String {
-        serde_json::to_value(self)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default()
+        serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
     }
 
     /// Classifies a chain by its wording, innermost level first (the most specific words).
     pub fn classify<S: AsRef<str>>(levels: &[S]) -> RootCause {
-        let levels: Vec<String> = levels
-            .iter()
-            .rev()
-            .map(|l| l.as_ref().to_lowercase())
-            .collect();
+        let levels: Vec<String> = levels.iter().rev().map(|l| l.as_ref().to_lowercase()).collect();
         // Rules are ordered: the first whose words appear in a level wins, scanning from the root.
         for level in &levels {
-            if let Some(cause) = RULES
-                .iter()
-                .find(|(_, words)| words.iter().any(|w| level.contains(w)))
-                .map(|r| r.0)
-            {
+            if let Some(cause) = RULES.iter().find(|(_, words)| words.iter().any(|w| level.contains(w))).map(|r| r.0) {
                 return cause;
             }
         }
@@ -182,31 +171,10 @@ const RULES: &[(RootCause, &[&str])] = &[
         ],
     ),
     (RootCause::ConnectionRefused, &["connection refused"]),
-    (
-        RootCause::ConnectionReset,
-        &["connection reset", "reset by peer"],
-    ),
-    (
-        RootCause::Timeout,
-        &["timed out", "operation timed out", "i/o timeout", "timeout"],
-    ),
-    (
-        RootCause::ExpiredCertificate,
-        &[
-            "certificate expired",
-            "certificate has expired",
-            "expired certificate",
-        ],
-    ),
-    (
-        RootCause::HostnameMismatch,
-        &[
-            "notvalidforname",
-            "hostname mismatch",
-            "doesn't match",
-            "no subject alternative",
-        ],
-    ),
+    (RootCause::ConnectionReset, &["connection reset", "reset by peer"]),
+    (RootCause::Timeout, &["timed out", "operation timed out", "i/o timeout", "timeout"]),
+    (RootCause::ExpiredCertificate, &["certificate expired", "certificate has expired", "expired certificate"]),
+    (RootCause::HostnameMismatch, &["notvalidforname", "hostname mismatch", "doesn't match", "no subject alternative"]),
     (
         RootCause::UntrustedCertificate,
         &[
@@ -222,44 +190,13 @@ const RULES: &[(RootCause, &[&str])] = &[
     (RootCause::RedirectUriMismatch, &["redirect_uri"]),
     (RootCause::PkceMismatch, &["pkce", "code_verifier"]),
     (RootCause::InvalidGrant, &["invalid_grant"]),
-    (
-        RootCause::StateMismatch,
-        &["state mismatch", "mismatching_state", "state not equal"],
-    ),
+    (RootCause::StateMismatch, &["state mismatch", "mismatching_state", "state not equal"]),
     (RootCause::AccessDenied, &["access_denied"]),
-    (
-        RootCause::NonceMismatch,
-        &[
-            "invalid nonce",
-            "nonce mismatch",
-            "nonce cannot be validated",
-        ],
-    ),
-    (
-        RootCause::IssuerMismatch,
-        &[
-            "invalid issuer",
-            "unexpected jwt issuer",
-            "issued by a different provider",
-        ],
-    ),
-    (
-        RootCause::AudienceMismatch,
-        &["invalid audiences", "invalid audience", "aud claim"],
-    ),
-    (
-        RootCause::TokenExpired,
-        &["expired", "issue time ahead", "issued in the future"],
-    ),
-    (
-        RootCause::UnknownKid,
-        &[
-            "no matching key",
-            "unable to match key",
-            "kidnotfound",
-            "no key found",
-        ],
-    ),
+    (RootCause::NonceMismatch, &["invalid nonce", "nonce mismatch", "nonce cannot be validated"]),
+    (RootCause::IssuerMismatch, &["invalid issuer", "unexpected jwt issuer", "issued by a different provider"]),
+    (RootCause::AudienceMismatch, &["invalid audiences", "invalid audience", "aud claim"]),
+    (RootCause::TokenExpired, &["expired", "issue time ahead", "issued in the future"]),
+    (RootCause::UnknownKid, &["no matching key", "unable to match key", "kidnotfound", "no key found"]),
     (
         RootCause::BadSignature,
         &[
@@ -271,11 +208,7 @@ const RULES: &[(RootCause, &[&str])] = &[
     ),
     (
         RootCause::InvalidTokenResponse,
-        &[
-            "failed to parse server response",
-            "expected value at line",
-            "content type was expected",
-        ],
+        &["failed to parse server response", "expected value at line", "content type was expected"],
     ),
 ];
 
@@ -314,9 +247,7 @@ mod tests {
 
     #[test]
     fn the_rendering_is_one_message_then_one_cause_per_level() {
-        let error = Outer(Middle(std::io::Error::other(
-            "Connection refused (os error 111)",
-        )));
+        let error = Outer(Middle(std::io::Error::other("Connection refused (os error 111)")));
         insta::assert_snapshot!(ErrorChain::from_error(&error), @r"
         error: exchanging authorization tokens failed
         caused by:
@@ -333,39 +264,18 @@ mod tests {
                 RootCause::ProxyRefusedConnect,
             ),
             ("Tunnel failed, got: 403", RootCause::ProxyRefusedConnect),
-            (
-                "CONNECT tunnel failed, response 403",
-                RootCause::ProxyRefusedConnect,
-            ),
-            (
-                "Tunnel connection failed: 403 Forbidden",
-                RootCause::ProxyRefusedConnect,
-            ),
+            ("CONNECT tunnel failed, response 403", RootCause::ProxyRefusedConnect),
+            ("Tunnel connection failed: 403 Forbidden", RootCause::ProxyRefusedConnect),
             (
                 r#"Unable to tunnel through proxy. Proxy returns "HTTP/1.1 407 Proxy Authentication Required""#,
                 RootCause::ProxyAuthRequired,
             ),
-            (
-                "tunnel error: proxy authorization required",
-                RootCause::ProxyAuthRequired,
-            ),
+            ("tunnel error: proxy authorization required", RootCause::ProxyAuthRequired),
             ("PKIX path building failed", RootCause::UntrustedCertificate),
-            (
-                "x509: certificate signed by unknown authority",
-                RootCause::UntrustedCertificate,
-            ),
-            (
-                "invalid peer certificate: UnknownIssuer",
-                RootCause::UntrustedCertificate,
-            ),
-            (
-                "dial tcp 10.0.0.1:443: connect: connection refused",
-                RootCause::ConnectionRefused,
-            ),
-            (
-                "Server returned error response: invalid_client: client authentication failed",
-                RootCause::InvalidClient,
-            ),
+            ("x509: certificate signed by unknown authority", RootCause::UntrustedCertificate),
+            ("invalid peer certificate: UnknownIssuer", RootCause::UntrustedCertificate),
+            ("dial tcp 10.0.0.1:443: connect: connection refused", RootCause::ConnectionRefused),
+            ("Server returned error response: invalid_client: client authentication failed", RootCause::InvalidClient),
         ];
         for (text, expected) in cases {
             assert_eq!(RootCause::classify(&[text]), expected, "{text}");
@@ -381,25 +291,15 @@ mod tests {
             "Connection refused (os error 111)",
         ];
         assert_eq!(RootCause::classify(&levels), RootCause::ConnectionRefused);
-        assert_eq!(
-            RootCause::classify(&["something odd"]),
-            RootCause::Unclassified
-        );
+        assert_eq!(RootCause::classify(&["something odd"]), RootCause::Unclassified);
     }
 
     #[test]
     fn names_are_kebab_case() {
-        assert_eq!(
-            RootCause::ProxyRefusedConnect.name(),
-            "proxy-refused-connect"
-        );
+        assert_eq!(RootCause::ProxyRefusedConnect.name(), "proxy-refused-connect");
         assert_eq!(
             RootCause::ALL.len(),
-            RootCause::ALL
-                .iter()
-                .map(|c| c.name())
-                .collect::<std::collections::HashSet<_>>()
-                .len()
+            RootCause::ALL.iter().map(|c| c.name()).collect::<std::collections::HashSet<_>>().len()
         );
     }
 }

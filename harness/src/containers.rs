@@ -20,12 +20,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sha2::{Digest, Sha256};
-use testcontainers::bollard::models::{
-    EndpointSettings, NetworkConnectRequest, NetworkCreateRequest,
-};
-use testcontainers::bollard::query_parameters::{
-    ListContainersOptions, ListNetworksOptions, RemoveContainerOptions,
-};
+use testcontainers::bollard::models::{EndpointSettings, NetworkConnectRequest, NetworkCreateRequest};
+use testcontainers::bollard::query_parameters::{ListContainersOptions, ListNetworksOptions, RemoveContainerOptions};
 use testcontainers::bollard::Docker;
 use testcontainers::core::logs::LogFrame;
 use testcontainers::core::BuildImageOptions;
@@ -38,9 +34,7 @@ use url::Url;
 use crate::agent::Agent;
 use crate::env::{EnvBuilder, Outcome};
 use crate::hosts::{Hosts, IDP_HOST, PROXY_HOST, RP_HOST};
-use crate::party::{
-    PartyConfig, Records, ADMIN_PORT, CONFIG_VAR, GATEWAY_PORT, PROXY_PORT, READY, RP_PORT,
-};
+use crate::party::{PartyConfig, Records, ADMIN_PORT, CONFIG_VAR, GATEWAY_PORT, PROXY_PORT, READY, RP_PORT};
 use crate::rp::RpSettings;
 use crate::scenario::{Run, Scenario};
 use crate::tls::{Ca, TlsError};
@@ -67,51 +61,30 @@ pub enum ContainersError {
          DOCKER_HOST to a reachable engine, or run the in-process backend instead (unset SSO_REPRO_BACKEND; \
          plain `cargo test` needs no engine)"
     )]
-    NoEngine {
-        host: String,
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
+    NoEngine { host: String, source: Box<dyn std::error::Error + Send + Sync> },
     #[error("building the static sso-party binary failed (`{command}`)\n{output}")]
     Build { command: String, output: String },
     #[error("building the sso-party image failed")]
     Image(#[source] testcontainers::TestcontainersError),
     #[error("starting the {party} container failed")]
-    Start {
-        party: &'static str,
-        source: testcontainers::TestcontainersError,
-    },
+    Start { party: &'static str, source: testcontainers::TestcontainersError },
     #[error("the Docker engine refused to {action}")]
-    Docker {
-        action: String,
-        source: testcontainers::bollard::errors::Error,
-    },
+    Docker { action: String, source: testcontainers::bollard::errors::Error },
     #[error("making the environment's certificates failed")]
     Tls(#[source] TlsError),
     #[error("reading what the {party} recorded failed")]
-    Records {
-        party: &'static str,
-        source: reqwest::Error,
-    },
+    Records { party: &'static str, source: reqwest::Error },
     #[error("the {party} did not answer for its records within {RECORDS_WAIT:?}")]
     RecordsTimeout { party: &'static str },
     #[error("the {party}'s records are not valid JSON")]
-    RecordsInvalid {
-        party: &'static str,
-        source: serde_json::Error,
-    },
+    RecordsInvalid { party: &'static str, source: serde_json::Error },
     #[error("building the user agent failed")]
     Agent(#[source] reqwest::Error),
     #[error("the {party} container printed {printed} of the {expected} log lines it recorded within {RECORDS_WAIT:?}")]
-    LogsIncomplete {
-        party: &'static str,
-        printed: usize,
-        expected: usize,
-    },
+    LogsIncomplete { party: &'static str, printed: usize, expected: usize },
 }
 
-fn docker_error(
-    action: impl Into<String>,
-) -> impl FnOnce(testcontainers::bollard::errors::Error) -> ContainersError {
+fn docker_error(action: impl Into<String>) -> impl FnOnce(testcontainers::bollard::errors::Error) -> ContainersError {
     let action = action.into();
     move |source| ContainersError::Docker { action, source }
 }
@@ -130,12 +103,7 @@ impl ContainerBackend {
         let host = std::env::var("DOCKER_HOST").unwrap_or_else(|_| "the local socket".to_owned());
         let docker = match testcontainers::core::client::docker_client_instance().await {
             Ok(docker) => docker,
-            Err(error) => {
-                return Err(ContainersError::NoEngine {
-                    host,
-                    source: Box::new(error),
-                })
-            }
+            Err(error) => return Err(ContainersError::NoEngine { host, source: Box::new(error) }),
         };
         check_engine(&docker, &host).await?;
         static SWEPT: OnceCell<()> = OnceCell::const_new();
@@ -155,15 +123,10 @@ impl ContainerBackend {
 /// A client for the engine at `host` (`unix:///…` or `tcp://…`), for [`check_engine`].
 pub fn docker_at(host: &str) -> Result<Docker, ContainersError> {
     let client = match host.strip_prefix("unix://") {
-        Some(path) => {
-            Docker::connect_with_unix(path, 3, testcontainers::bollard::API_DEFAULT_VERSION)
-        }
+        Some(path) => Docker::connect_with_unix(path, 3, testcontainers::bollard::API_DEFAULT_VERSION),
         None => Docker::connect_with_http(host, 3, testcontainers::bollard::API_DEFAULT_VERSION),
     };
-    client.map_err(|source| ContainersError::NoEngine {
-        host: host.to_owned(),
-        source: Box::new(source),
-    })
+    client.map_err(|source| ContainersError::NoEngine { host: host.to_owned(), source: Box::new(source) })
 }
 
 /// Connects to the engine at `host` and pings it: a missing engine is one clear error.
@@ -177,28 +140,17 @@ pub async fn connect_engine(host: &str) -> Result<Docker, ContainersError> {
 pub async fn check_engine(docker: &Docker, host: &str) -> Result<(), ContainersError> {
     match tokio::time::timeout(Duration::from_secs(3), docker.ping()).await {
         Ok(Ok(_)) => Ok(()),
-        Ok(Err(error)) => Err(ContainersError::NoEngine {
-            host: host.to_owned(),
-            source: Box::new(error),
-        }),
-        Err(elapsed) => Err(ContainersError::NoEngine {
-            host: host.to_owned(),
-            source: Box::new(elapsed),
-        }),
+        Ok(Err(error)) => Err(ContainersError::NoEngine { host: host.to_owned(), source: Box::new(error) }),
+        Err(elapsed) => Err(ContainersError::NoEngine { host: host.to_owned(), source: Box::new(elapsed) }),
     }
 }
 
 fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_secs()
+    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock after 1970").as_secs()
 }
 
 fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_owned())
-        .unwrap_or_default()
+    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_owned()).unwrap_or_default()
 }
 
 /// `hostname:pid` of this process.
@@ -208,10 +160,7 @@ fn owner() -> String {
 
 /// A leftover: made by a process of this machine that is gone, or past its lifetime.
 fn is_leftover(labels: &HashMap<String, String>) -> bool {
-    let expired = labels
-        .get(EXPIRES_LABEL)
-        .and_then(|e| e.parse::<u64>().ok())
-        .is_some_and(|e| e < now());
+    let expired = labels.get(EXPIRES_LABEL).and_then(|e| e.parse::<u64>().ok()).is_some_and(|e| e < now());
     let orphaned = labels
         .get(OWNER_LABEL)
         .and_then(|o| o.rsplit_once(':'))
@@ -225,38 +174,20 @@ fn our_filter() -> HashMap<String, Vec<String>> {
 
 /// Removes containers and networks of ours that a killed run left behind.
 async fn sweep(docker: &Docker) -> Result<(), ContainersError> {
-    let options = ListContainersOptions {
-        all: true,
-        filters: Some(our_filter()),
-        ..Default::default()
-    };
-    let containers = docker
-        .list_containers(Some(options))
-        .await
-        .map_err(docker_error("list containers"))?;
+    let options = ListContainersOptions { all: true, filters: Some(our_filter()), ..Default::default() };
+    let containers = docker.list_containers(Some(options)).await.map_err(docker_error("list containers"))?;
     for container in containers {
         if container.labels.as_ref().is_some_and(is_leftover) {
             let id = container.id.unwrap_or_default();
-            let remove = RemoveContainerOptions {
-                force: true,
-                v: true,
-                ..Default::default()
-            };
+            let remove = RemoveContainerOptions { force: true, v: true, ..Default::default() };
             let _ = docker.remove_container(&id, Some(remove)).await;
         }
     }
-    let options = ListNetworksOptions {
-        filters: Some(our_filter()),
-    };
-    let networks = docker
-        .list_networks(Some(options))
-        .await
-        .map_err(docker_error("list networks"))?;
+    let options = ListNetworksOptions { filters: Some(our_filter()) };
+    let networks = docker.list_networks(Some(options)).await.map_err(docker_error("list networks"))?;
     for network in networks {
         if network.labels.as_ref().is_some_and(is_leftover) {
-            let _ = docker
-                .remove_network(&network.name.unwrap_or_default())
-                .await;
+            let _ = docker.remove_network(&network.name.unwrap_or_default()).await;
         }
     }
     Ok(())
@@ -264,35 +195,18 @@ async fn sweep(docker: &Docker) -> Result<(), ContainersError> {
 
 /// The containers and networks of ours on the engine — of one environment when `env` is given
 /// ([`ContainerEnv::id`]) — for leak checks.
-pub async fn ours(
-    docker: &Docker,
-    env: Option<&str>,
-) -> Result<(Vec<String>, Vec<String>), ContainersError> {
+pub async fn ours(docker: &Docker, env: Option<&str>) -> Result<(Vec<String>, Vec<String>), ContainersError> {
     let label = match env {
         Some(id) => format!("{LABEL}={id}"),
         None => LABEL.to_owned(),
     };
     let filters = Some(HashMap::from([("label".to_owned(), vec![label])]));
-    let options = ListContainersOptions {
-        all: true,
-        filters: filters.clone(),
-        ..Default::default()
-    };
-    let containers = docker
-        .list_containers(Some(options))
-        .await
-        .map_err(docker_error("list containers"))?;
-    let networks = docker
-        .list_networks(Some(ListNetworksOptions { filters }))
-        .await
-        .map_err(docker_error("list networks"))?;
-    let container_names = containers
-        .into_iter()
-        .filter_map(|c| c.names.and_then(|n| n.into_iter().next()));
-    Ok((
-        container_names.collect(),
-        networks.into_iter().filter_map(|n| n.name).collect(),
-    ))
+    let options = ListContainersOptions { all: true, filters: filters.clone(), ..Default::default() };
+    let containers = docker.list_containers(Some(options)).await.map_err(docker_error("list containers"))?;
+    let networks =
+        docker.list_networks(Some(ListNetworksOptions { filters })).await.map_err(docker_error("list networks"))?;
+    let container_names = containers.into_iter().filter_map(|c| c.names.and_then(|n| n.into_iter().next()));
+    Ok((container_names.collect(), networks.into_iter().filter_map(|n| n.name).collect()))
 }
 
 /// The static `sso-party` binary: `SSO_REPRO_PARTY_BIN` if set, else built once per process with
@@ -321,10 +235,22 @@ pub async fn party_binary() -> Result<&'static PathBuf, ContainersError> {
                 .env_remove("CARGO_ENCODED_RUSTFLAGS")
                 .env_remove("CARGO_TARGET_DIR")
                 .kill_on_drop(true);
-            let described = format!("{cargo} build --bin sso-party --target {triple} (RUSTFLAGS=-C target-feature=+crt-static)");
-            let output = command.output().await.map_err(|e| ContainersError::Build { command: described.clone(), output: e.to_string() })?;
+            let described =
+                format!("{cargo} build --bin sso-party --target {triple} (RUSTFLAGS=-C target-feature=+crt-static)");
+            let output = command
+                .output()
+                .await
+                .map_err(|e| ContainersError::Build { command: described.clone(), output: e.to_string() })?;
             if !output.status.success() {
-                let output = String::from_utf8_lossy(&output.stderr).lines().rev().take(30).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
+                let output = String::from_utf8_lossy(&output.stderr)
+                    .lines()
+                    .rev()
+                    .take(30)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect::<Vec<_>>()
+                    .join("\n");
                 return Err(ContainersError::Build { command: described, output });
             }
             Ok(target_dir.join(triple).join("debug").join("sso-party"))
@@ -335,27 +261,17 @@ pub async fn party_binary() -> Result<&'static PathBuf, ContainersError> {
 /// The party image, `sso-repro-party:<hash of the binary>`, built once per process.
 async fn party_image() -> Result<&'static GenericImage, ContainersError> {
     static IMAGE_CELL: OnceCell<GenericImage> = OnceCell::const_new();
-    IMAGE_CELL
-        .get_or_try_init(|| async { build_party_image(party_binary().await?).await })
-        .await
+    IMAGE_CELL.get_or_try_init(|| async { build_party_image(party_binary().await?).await }).await
 }
 
 /// Builds `sso-repro-party:<hash of binary>` `FROM scratch` with `binary` as its entrypoint, unless
 /// an image with that tag exists (then this costs one engine round trip).
 pub async fn build_party_image(binary: &Path) -> Result<GenericImage, ContainersError> {
-    let bytes = std::fs::read(binary).map_err(|e| ContainersError::Build {
-        command: format!("read {}", binary.display()),
-        output: e.to_string(),
-    })?;
-    let tag: String = Sha256::digest(&bytes)
-        .iter()
-        .take(8)
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let bytes = std::fs::read(binary)
+        .map_err(|e| ContainersError::Build { command: format!("read {}", binary.display()), output: e.to_string() })?;
+    let tag: String = Sha256::digest(&bytes).iter().take(8).map(|b| format!("{b:02x}")).collect();
     GenericBuildableImage::new(IMAGE, &tag)
-        .with_dockerfile_string(
-            "FROM scratch\nCOPY sso-party /sso-party\nENTRYPOINT [\"/sso-party\"]\n",
-        )
+        .with_dockerfile_string("FROM scratch\nCOPY sso-party /sso-party\nENTRYPOINT [\"/sso-party\"]\n")
         .with_file(binary.to_owned(), "sso-party")
         .build_image_with(BuildImageOptions::new().with_skip_if_exists(true))
         .await
@@ -388,11 +304,7 @@ impl Stdout {
     }
 
     /// Waits (bounded) until at least `count` lines have arrived.
-    async fn wait_for(
-        &self,
-        party: &'static str,
-        count: usize,
-    ) -> Result<Vec<String>, ContainersError> {
+    async fn wait_for(&self, party: &'static str, count: usize) -> Result<Vec<String>, ContainersError> {
         let deadline = Instant::now() + RECORDS_WAIT;
         loop {
             let arrived = self.arrived.notified();
@@ -400,15 +312,8 @@ impl Stdout {
             if lines.len() >= count {
                 return Ok(lines);
             }
-            if tokio::time::timeout_at(deadline.into(), arrived)
-                .await
-                .is_err()
-            {
-                return Err(ContainersError::LogsIncomplete {
-                    party,
-                    printed: lines.len(),
-                    expected: count,
-                });
+            if tokio::time::timeout_at(deadline.into(), arrived).await.is_err() {
+                return Err(ContainersError::LogsIncomplete { party, printed: lines.len(), expected: count });
             }
         }
     }
@@ -434,9 +339,7 @@ pub struct ContainerEnv {
 
 impl std::fmt::Debug for ContainerEnv {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ContainerEnv")
-            .field("networks", &self.networks)
-            .finish_non_exhaustive()
+        f.debug_struct("ContainerEnv").field("networks", &self.networks).finish_non_exhaustive()
     }
 }
 
@@ -453,25 +356,14 @@ impl ContainerBackend {
             labels: Some(labels.clone()),
             ..Default::default()
         };
-        self.docker
-            .create_network(request)
-            .await
-            .map_err(docker_error(format!("create network {name}")))?;
+        self.docker.create_network(request).await.map_err(docker_error(format!("create network {name}")))?;
         Ok(())
     }
 
-    async fn connect_network(
-        &self,
-        network: &str,
-        container: &str,
-        alias: &str,
-    ) -> Result<(), ContainersError> {
+    async fn connect_network(&self, network: &str, container: &str, alias: &str) -> Result<(), ContainersError> {
         let request = NetworkConnectRequest {
             container: container.to_owned(),
-            endpoint_config: Some(EndpointSettings {
-                aliases: Some(vec![alias.to_owned()]),
-                ..Default::default()
-            }),
+            endpoint_config: Some(EndpointSettings { aliases: Some(vec![alias.to_owned()]), ..Default::default() }),
         };
         self.docker
             .connect_network(network, request)
@@ -490,57 +382,34 @@ impl ContainerBackend {
     ) -> Result<Party, ContainersError> {
         let stdout = Stdout::default();
         let consumer = stdout.clone();
-        let mut image = self
-            .image
-            .clone()
-            .with_wait_for(WaitFor::message_on_stderr(READY));
+        let mut image = self.image.clone().with_wait_for(WaitFor::message_on_stderr(READY));
         if let Some(port) = exposed {
             image = image.with_exposed_port(port.tcp());
         }
         let container = image
             .with_network(network)
             .with_hostname(host)
-            .with_env_var(
-                CONFIG_VAR,
-                serde_json::to_string(config).expect("party config serializes"),
-            )
+            .with_env_var(CONFIG_VAR, serde_json::to_string(config).expect("party config serializes"))
             .with_labels(labels.clone())
             .with_startup_timeout(STARTUP)
             .with_log_consumer(move |frame: &LogFrame| consumer.accept(frame))
             .start()
             .await
-            .map_err(|source| ContainersError::Start {
-                party: name,
-                source,
-            })?;
-        Ok(Party {
-            name,
-            host,
-            container,
-            stdout,
-        })
+            .map_err(|source| ContainersError::Start { party: name, source })?;
+        Ok(Party { name, host, container, stdout })
     }
 }
 
 impl EnvBuilder {
     /// Starts this environment on the containers backend.
-    pub async fn start_in_containers(
-        self,
-        backend: &ContainerBackend,
-    ) -> Result<ContainerEnv, ContainersError> {
-        let id: String = (0..4)
-            .map(|_| format!("{:02x}", rand::random::<u8>()))
-            .collect();
+    pub async fn start_in_containers(self, backend: &ContainerBackend) -> Result<ContainerEnv, ContainersError> {
+        let id: String = (0..4).map(|_| format!("{:02x}", rand::random::<u8>())).collect();
         let labels = HashMap::from([
             (LABEL.to_owned(), id.clone()),
             (OWNER_LABEL.to_owned(), owner()),
-            (
-                EXPIRES_LABEL.to_owned(),
-                (now() + LIFETIME.as_secs()).to_string(),
-            ),
+            (EXPIRES_LABEL.to_owned(), (now() + LIFETIME.as_secs()).to_string()),
         ]);
-        let [front, idp_net, egress] =
-            ["front", "idp", "egress"].map(|n| format!("sso-repro-{id}-{n}"));
+        let [front, idp_net, egress] = ["front", "idp", "egress"].map(|n| format!("sso-repro-{id}-{n}"));
         // From here on, Drop removes whatever was made, whatever fails next.
         let mut env = ContainerEnv {
             id: id.clone(),
@@ -562,19 +431,10 @@ impl EnvBuilder {
             ca_pem: ca.pem(),
             redirect_uris: vec![redirect_uri],
         };
-        let proxy_config = PartyConfig::Proxy {
-            policy: self.proxy.clone(),
-        };
+        let proxy_config = PartyConfig::Proxy { policy: self.proxy.clone() };
         let (idp, proxy) = tokio::join!(
             backend.start_party("idp", IDP_HOST, &idp_net, &idp_config, &labels, None),
-            backend.start_party(
-                "proxy",
-                PROXY_HOST,
-                &front,
-                &proxy_config,
-                &labels,
-                Some(GATEWAY_PORT)
-            ),
+            backend.start_party("proxy", PROXY_HOST, &front, &proxy_config, &labels, Some(GATEWAY_PORT)),
         );
         let (idp, proxy) = match (idp, proxy) {
             (Ok(idp), Ok(proxy)) => (idp, proxy),
@@ -588,64 +448,37 @@ impl EnvBuilder {
         env.parties.push(idp);
         env.parties.push(proxy);
         for network in [&idp_net, &egress] {
-            backend
-                .connect_network(network, &proxy_id, PROXY_HOST)
-                .await?;
+            backend.connect_network(network, &proxy_id, PROXY_HOST).await?;
         }
         let gateway_host = env.parties[1]
             .container
             .get_host()
             .await
-            .map_err(|source| ContainersError::Start {
-                party: "proxy",
-                source,
-            })?;
+            .map_err(|source| ContainersError::Start { party: "proxy", source })?;
         let gateway_port = env.parties[1]
             .container
             .get_host_port_ipv4(GATEWAY_PORT)
             .await
-            .map_err(|source| ContainersError::Start {
-                party: "proxy",
-                source,
-            })?;
-        let gateway =
-            Url::parse(&format!("http://{gateway_host}:{gateway_port}")).expect("gateway URL");
+            .map_err(|source| ContainersError::Start { party: "proxy", source })?;
+        let gateway = Url::parse(&format!("http://{gateway_host}:{gateway_port}")).expect("gateway URL");
         env.agent = Some(Agent::via_proxy(&gateway, &ca.pem()).map_err(ContainersError::Agent)?);
 
         let idp_records = env.records(IDP_HOST).await?;
-        let endpoints = idp_records
-            .endpoints
-            .expect("the IdP publishes its endpoints");
+        let endpoints = idp_records.endpoints.expect("the IdP publishes its endpoints");
         let settings = RpSettings {
             issuer: endpoints.issuer.clone(),
             endpoints: (!self.rp.discovery).then_some(endpoints),
             client_id: self.idp.client_id.clone(),
-            client_secret: self
-                .rp
-                .client_secret
-                .clone()
-                .unwrap_or_else(|| self.idp.client_secret.clone()),
+            client_secret: self.rp.client_secret.clone().unwrap_or_else(|| self.idp.client_secret.clone()),
             auth_method: self.rp.auth_method,
-            proxy: self
-                .rp
-                .use_proxy
-                .then(|| Url::parse(&format!("http://{PROXY_HOST}:{PROXY_PORT}")).expect("URL")),
+            proxy: self.rp.use_proxy.then(|| Url::parse(&format!("http://{PROXY_HOST}:{PROXY_PORT}")).expect("URL")),
             no_proxy: self.rp.no_proxy.clone(),
             trusted_ca_pem: ca.pem(),
             timeout: self.rp.timeout,
             hosts: Hosts::system(),
             token_redirect_uri: self.rp.token_redirect_uri.clone(),
         };
-        let rp = backend
-            .start_party(
-                "rp",
-                RP_HOST,
-                &egress,
-                &PartyConfig::Rp { settings },
-                &labels,
-                None,
-            )
-            .await?;
+        let rp = backend.start_party("rp", RP_HOST, &egress, &PartyConfig::Rp { settings }, &labels, None).await?;
         let rp_id = rp.container.id().to_owned();
         env.parties.push(rp);
         if self.rp.direct_route {
@@ -662,42 +495,23 @@ impl ContainerEnv {
     }
 
     fn agent(&self) -> &Agent {
-        self.agent
-            .as_ref()
-            .expect("the gateway runs before anything is fetched")
+        self.agent.as_ref().expect("the gateway runs before anything is fetched")
     }
 
     /// What the party at `host` recorded, fetched through the gateway.
     async fn records(&self, host: &'static str) -> Result<Records, ContainersError> {
-        let party = self
-            .parties
-            .iter()
-            .find(|p| p.host == host)
-            .map_or("party", |p| p.name);
+        let party = self.parties.iter().find(|p| p.host == host).map_or("party", |p| p.name);
         let url = format!("http://{host}:{ADMIN_PORT}/records");
-        let fetch = async {
-            self.agent()
-                .http()
-                .get(&url)
-                .send()
-                .await?
-                .error_for_status()?
-                .text()
-                .await
-        };
+        let fetch = async { self.agent().http().get(&url).send().await?.error_for_status()?.text().await };
         let text = tokio::time::timeout(RECORDS_WAIT, fetch)
             .await
             .map_err(|_| ContainersError::RecordsTimeout { party })?
             .map_err(|source| ContainersError::Records { party, source })?;
-        serde_json::from_str(&text)
-            .map_err(|source| ContainersError::RecordsInvalid { party, source })
+        serde_json::from_str(&text).map_err(|source| ContainersError::RecordsInvalid { party, source })
     }
 
     fn party(&self, name: &str) -> &Party {
-        self.parties
-            .iter()
-            .find(|p| p.name == name)
-            .expect("every party runs")
+        self.parties.iter().find(|p| p.name == name).expect("every party runs")
     }
 
     /// The browser signs in at the RP; returns what every party recorded, with each party's log as
@@ -705,31 +519,16 @@ impl ContainerEnv {
     pub async fn sign_in(&self) -> Result<Outcome, ContainersError> {
         let failures_before = self.records(RP_HOST).await?.rp_failures.len();
         let journey = self.agent().sign_in(self.rp_login.clone()).await;
-        let (idp, proxy, rp) = (
-            self.records(IDP_HOST).await?,
-            self.records(PROXY_HOST).await?,
-            self.records(RP_HOST).await?,
-        );
+        let (idp, proxy, rp) =
+            (self.records(IDP_HOST).await?, self.records(PROXY_HOST).await?, self.records(RP_HOST).await?);
         Ok(Outcome {
             journey,
             failure: rp.rp_failures.into_iter().nth(failures_before),
             idp_requests: idp.idp_requests,
             proxy_entries: proxy.proxy_entries,
-            rp_log: self
-                .party("rp")
-                .stdout
-                .wait_for("rp", rp.lines.len())
-                .await?,
-            idp_log: self
-                .party("idp")
-                .stdout
-                .wait_for("idp", idp.lines.len())
-                .await?,
-            proxy_log: self
-                .party("proxy")
-                .stdout
-                .wait_for("proxy", proxy.lines.len())
-                .await?,
+            rp_log: self.party("rp").stdout.wait_for("rp", rp.lines.len()).await?,
+            idp_log: self.party("idp").stdout.wait_for("idp", idp.lines.len()).await?,
+            proxy_log: self.party("proxy").stdout.wait_for("proxy", proxy.lines.len()).await?,
         })
     }
 }
@@ -743,10 +542,7 @@ impl Drop for ContainerEnv {
             return;
         }
         let removal = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
             runtime.block_on(async {
                 let docker = Docker::connect_with_defaults().ok()?;
                 for network in networks {
@@ -761,20 +557,13 @@ impl Drop for ContainerEnv {
 
 impl Scenario {
     /// [`Scenario::run`] on the containers backend.
-    pub async fn run_in_containers(
-        &self,
-        backend: &ContainerBackend,
-    ) -> Result<Run, ContainersError> {
+    pub async fn run_in_containers(&self, backend: &ContainerBackend) -> Result<Run, ContainersError> {
         let started = Instant::now();
         let env = self.env_builder().start_in_containers(backend).await?;
         let outcome = env.sign_in().await?;
         let elapsed = started.elapsed();
         let mismatches = self.check(&outcome);
         drop(env);
-        Ok(Run {
-            outcome,
-            mismatches,
-            elapsed,
-        })
+        Ok(Run { outcome, mismatches, elapsed })
     }
 }

@@ -113,20 +113,14 @@ impl EnvBuilder {
         let hosts = Hosts::harness();
         let ca = Ca::new("sso-repro test CA").map_err(EnvError::Ca)?;
         let idp = Idp::start(self.idp, &ca).await.map_err(EnvError::Idp)?;
-        let proxy = Proxy::start(self.proxy, hosts.clone())
-            .await
-            .map_err(EnvError::Proxy)?;
-        let proxy_url = url::Url::parse(&format!("http://{PROXY_HOST}:{}", proxy.addr().port()))
-            .expect("valid proxy URL");
+        let proxy = Proxy::start(self.proxy, hosts.clone()).await.map_err(EnvError::Proxy)?;
+        let proxy_url =
+            url::Url::parse(&format!("http://{PROXY_HOST}:{}", proxy.addr().port())).expect("valid proxy URL");
         let settings = RpSettings {
             issuer: idp.issuer().to_owned(),
             endpoints: (!self.rp.discovery).then(|| idp.endpoints().clone()),
             client_id: idp.config().client_id.clone(),
-            client_secret: self
-                .rp
-                .client_secret
-                .clone()
-                .unwrap_or_else(|| idp.config().client_secret.clone()),
+            client_secret: self.rp.client_secret.clone().unwrap_or_else(|| idp.config().client_secret.clone()),
             auth_method: self.rp.auth_method,
             proxy: self.rp.use_proxy.then_some(proxy_url),
             no_proxy: self.rp.no_proxy.clone(),
@@ -141,13 +135,7 @@ impl EnvBuilder {
         let rp = self.launcher.launch(settings).await.map_err(EnvError::Rp)?;
         idp.register_redirect_uri(&rp.redirect_uri());
         let agent = Agent::new(&hosts, &ca.pem()).map_err(EnvError::Agent)?;
-        Ok(SsoEnv {
-            idp,
-            proxy,
-            rp,
-            hosts,
-            agent,
-        })
+        Ok(SsoEnv { idp, proxy, rp, hosts, agent })
     }
 }
 
@@ -162,10 +150,7 @@ pub struct SsoEnv {
 
 impl std::fmt::Debug for SsoEnv {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SsoEnv")
-            .field("idp", &self.idp)
-            .field("proxy", &self.proxy)
-            .finish_non_exhaustive()
+        f.debug_struct("SsoEnv").field("idp", &self.idp).field("proxy", &self.proxy).finish_non_exhaustive()
     }
 }
 
@@ -218,13 +203,10 @@ impl Outcome {
         let mut out = String::new();
         match (&self.failure, self.signed_in()) {
             (_, true) => out.push_str("outcome: signed in\n"),
-            (Some(chain), false) => out.push_str(&format!(
-                "outcome: sign-in failed\n{chain}\nroot cause: {}\n",
-                chain.root_cause()
-            )),
-            (None, false) => {
-                out.push_str("outcome: sign-in did not complete (the RP reported no failure)\n")
+            (Some(chain), false) => {
+                out.push_str(&format!("outcome: sign-in failed\n{chain}\nroot cause: {}\n", chain.root_cause()))
             }
+            (None, false) => out.push_str("outcome: sign-in did not complete (the RP reported no failure)\n"),
         }
         out.push_str("\nbrowser:\n");
         for hop in &self.journey.hops {
@@ -233,11 +215,7 @@ impl Outcome {
         if let Some(error) = &self.journey.error {
             out.push_str(&format!("  error: {error}\n"));
         }
-        for (party, lines) in [
-            ("proxy", &self.proxy_log),
-            ("idp", &self.idp_log),
-            ("rp", &self.rp_log),
-        ] {
+        for (party, lines) in [("proxy", &self.proxy_log), ("idp", &self.idp_log), ("rp", &self.rp_log)] {
             out.push_str(&format!("\n{party}:\n"));
             if lines.is_empty() {
                 out.push_str("  (nothing)\n");

@@ -37,17 +37,13 @@ pub fn ca() -> Ca {
 /// A mock IdP with the default client; trust `idp.ca_pem()` and call `idp.register_redirect_uri()`.
 #[fixture]
 pub async fn idp(ca: Ca) -> Idp {
-    Idp::start(IdpConfig::default(), &ca)
-        .await
-        .expect("the IdP starts")
+    Idp::start(IdpConfig::default(), &ca).await.expect("the IdP starts")
 }
 
 /// A forward proxy that allows everything; its access log is `proxy.entries()`.
 #[fixture]
 pub async fn proxy(hosts: Hosts) -> Proxy {
-    Proxy::start(ProxyPolicy::allow_all(), hosts)
-        .await
-        .expect("the proxy starts")
+    Proxy::start(ProxyPolicy::allow_all(), hosts).await.expect("the proxy starts")
 }
 
 /// A builder for an environment, to adjust before `start()`.

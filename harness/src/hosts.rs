@@ -37,11 +37,7 @@ impl Hosts {
     /// The given names, all on 127.0.0.1.
     pub fn loopback(names: &[&str]) -> Hosts {
         let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
-        Hosts {
-            names: Some(Arc::new(
-                names.iter().map(|name| (name.to_string(), ip)).collect(),
-            )),
-        }
+        Hosts { names: Some(Arc::new(names.iter().map(|name| (name.to_string(), ip)).collect())) }
     }
 
     /// The system's resolver.
@@ -67,23 +63,17 @@ impl Hosts {
             // otherwise hold the caller until its own timeout, hiding that it was DNS.
             let lookup = tokio::net::lookup_host((host, 0));
             let answer = tokio::time::timeout(SYSTEM_DNS_TIMEOUT, lookup).await.map_err(|_| {
-                let message = format!("failed to lookup address information: no answer for {host} within {SYSTEM_DNS_TIMEOUT:?}");
+                let message =
+                    format!("failed to lookup address information: no answer for {host} within {SYSTEM_DNS_TIMEOUT:?}");
                 std::io::Error::new(std::io::ErrorKind::TimedOut, message)
             })?;
-            return answer?
-                .next()
-                .map(|a| a.ip())
-                .ok_or_else(|| std::io::Error::other(UnknownHost(host.to_owned())));
+            return answer?.next().map(|a| a.ip()).ok_or_else(|| std::io::Error::other(UnknownHost(host.to_owned())));
         };
-        let unknown =
-            || std::io::Error::new(std::io::ErrorKind::NotFound, UnknownHost(host.to_owned()));
+        let unknown = || std::io::Error::new(std::io::ErrorKind::NotFound, UnknownHost(host.to_owned()));
         match host.parse::<IpAddr>() {
             Ok(ip) if ip.is_loopback() => Ok(ip),
             Ok(_) => Err(unknown()),
-            Err(_) => names
-                .get(&host.to_ascii_lowercase())
-                .copied()
-                .ok_or_else(unknown),
+            Err(_) => names.get(&host.to_ascii_lowercase()).copied().ok_or_else(unknown),
         }
     }
 }
@@ -92,12 +82,10 @@ impl reqwest::dns::Resolve for Hosts {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let hosts = self.clone();
         Box::pin(async move {
-            let ip = Hosts::resolve(&hosts, name.as_str())
-                .await
-                .map_err(|error| match error.into_inner() {
-                    Some(inner) => inner,
-                    None => Box::new(std::io::Error::other("name resolution failed")),
-                })?;
+            let ip = Hosts::resolve(&hosts, name.as_str()).await.map_err(|error| match error.into_inner() {
+                Some(inner) => inner,
+                None => Box::new(std::io::Error::other("name resolution failed")),
+            })?;
             Ok(Box::new(std::iter::once(SocketAddr::new(ip, 0))) as reqwest::dns::Addrs)
         })
     }
@@ -110,22 +98,12 @@ mod tests {
     #[tokio::test(flavor = "current_thread")]
     async fn harness_names_resolve_to_loopback_and_others_fail() {
         let hosts = Hosts::harness();
+        assert_eq!(hosts.resolve("IDP.sso.test").await.unwrap(), IpAddr::V4(Ipv4Addr::LOCALHOST));
         assert_eq!(
-            hosts.resolve("IDP.sso.test").await.unwrap(),
-            IpAddr::V4(Ipv4Addr::LOCALHOST)
-        );
-        assert_eq!(
-            hosts
-                .resolve("idp.example.com")
-                .await
-                .unwrap_err()
-                .to_string(),
+            hosts.resolve("idp.example.com").await.unwrap_err().to_string(),
             "failed to lookup address information: no such host idp.example.com"
         );
-        assert!(
-            hosts.resolve("10.0.0.1").await.is_err(),
-            "only loopback literals are allowed"
-        );
+        assert!(hosts.resolve("10.0.0.1").await.is_err(), "only loopback literals are allowed");
         assert!(hosts.without(IDP_HOST).resolve(IDP_HOST).await.is_err());
     }
 }

@@ -79,10 +79,7 @@ impl Default for IdpConfig {
             host: IDP_HOST.to_owned(),
             client_id: "sso-repro-rp".to_owned(),
             client_secret: "test-only-client-secret".to_owned(),
-            auth_methods: vec![
-                ClientAuthMethod::ClientSecretBasic,
-                ClientAuthMethod::ClientSecretPost,
-            ],
+            auth_methods: vec![ClientAuthMethod::ClientSecretBasic, ClientAuthMethod::ClientSecretPost],
             subject: "alice".to_owned(),
             code_lifetime: Duration::from_secs(60),
             token_endpoint: TokenEndpoint::Served,
@@ -132,9 +129,7 @@ pub struct Idp {
 
 impl std::fmt::Debug for Idp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Idp")
-            .field("issuer", &self.endpoints.issuer)
-            .finish_non_exhaustive()
+        f.debug_struct("Idp").field("issuer", &self.endpoints.issuer).finish_non_exhaustive()
     }
 }
 
@@ -161,13 +156,7 @@ impl Idp {
     /// Starts the IdP on ephemeral loopback ports, with a certificate from `ca`.
     pub async fn start(config: IdpConfig, ca: &Ca) -> Result<Idp, IdpError> {
         let cert = ca.issue(&config.host).map_err(IdpError::Tls)?;
-        Idp::serve(
-            config,
-            SocketAddr::from(([127, 0, 0, 1], 0)),
-            &cert,
-            ca.pem(),
-        )
-        .await
+        Idp::serve(config, SocketAddr::from(([127, 0, 0, 1], 0)), &cert, ca.pem()).await
     }
 
     /// Starts the IdP listening on `addr` and presenting `cert` (issued by the CA in `ca_pem`).
@@ -180,15 +169,12 @@ impl Idp {
         let tls_config = cert.server_config().map_err(IdpError::Tls)?;
         let tls_listener = TcpListener::bind(addr).await.map_err(IdpError::Bind)?;
         let port = tls_listener.local_addr().map_err(IdpError::Bind)?.port();
-        let base =
-            Url::parse(&format!("https://{}:{port}", config.host)).expect("valid issuer URL");
+        let base = Url::parse(&format!("https://{}:{port}", config.host)).expect("valid issuer URL");
         let (token_endpoint, refusing) = match config.token_endpoint {
             TokenEndpoint::Served => (base.join("/token").expect("valid URL"), None),
             TokenEndpoint::Refused => {
                 let socket = TcpSocket::new_v4().map_err(IdpError::Bind)?;
-                socket
-                    .bind(SocketAddr::new(addr.ip(), 0))
-                    .map_err(IdpError::Bind)?;
+                socket.bind(SocketAddr::new(addr.ip(), 0)).map_err(IdpError::Bind)?;
                 let closed = socket.local_addr().map_err(IdpError::Bind)?.port();
                 let url = format!("https://{}:{closed}/token", config.host);
                 (Url::parse(&url).expect("valid URL"), Some(socket))
@@ -212,20 +198,8 @@ impl Idp {
         });
         let server = MockServer::builder().start().await;
         mount(&server, &state).await;
-        let tls = Task::spawn(terminate_tls(
-            tls_listener,
-            tls_config,
-            *server.address(),
-            state.log.clone(),
-        ));
-        Ok(Idp {
-            endpoints,
-            ca_pem,
-            state,
-            _server: server,
-            _tls: tls,
-            _refusing: refusing,
-        })
+        let tls = Task::spawn(terminate_tls(tls_listener, tls_config, *server.address(), state.log.clone()));
+        Ok(Idp { endpoints, ca_pem, state, _server: server, _tls: tls, _refusing: refusing })
     }
 
     pub fn issuer(&self) -> &str {
@@ -248,11 +222,7 @@ impl Idp {
 
     /// Registers a redirect URI for the client (as an administrator does in the IdP's console).
     pub fn register_redirect_uri(&self, uri: &str) {
-        self.state
-            .redirect_uris
-            .lock()
-            .expect("idp lock")
-            .push(uri.to_owned());
+        self.state.redirect_uris.lock().expect("idp lock").push(uri.to_owned());
     }
 
     /// Every request the IdP answered, oldest first.
@@ -262,10 +232,7 @@ impl Idp {
 
     /// How many requests reached `METHOD path`.
     pub fn count(&self, method: &str, path: &str) -> usize {
-        self.requests()
-            .iter()
-            .filter(|r| r.method == method && r.path == path)
-            .count()
+        self.requests().iter().filter(|r| r.method == method && r.path == path).count()
     }
 
     pub fn log(&self) -> &PartyLog {
@@ -295,9 +262,7 @@ async fn mount(server: &MockServer, state: &Arc<State>) {
     }
     let state = state.clone();
     Mock::given(any())
-        .respond_with(move |request: &Request| {
-            state.answer(request, Answer::status(404, "no such endpoint"))
-        })
+        .respond_with(move |request: &Request| state.answer(request, Answer::status(404, "no such endpoint")))
         .with_priority(u8::MAX)
         .named("anything else")
         .mount(server)
@@ -313,31 +278,19 @@ struct Answer {
 
 impl Answer {
     fn status(status: u16, note: impl Into<String>) -> Answer {
-        Answer {
-            response: ResponseTemplate::new(status),
-            status,
-            note: note.into(),
-        }
+        Answer { response: ResponseTemplate::new(status), status, note: note.into() }
     }
 
     fn redirect(location: &Url, note: impl Into<String>) -> Answer {
         let response = ResponseTemplate::new(302).insert_header("location", location.as_str());
-        Answer {
-            response,
-            status: 302,
-            note: note.into(),
-        }
+        Answer { response, status: 302, note: note.into() }
     }
 
     fn json(status: u16, body: Value, note: impl Into<String>) -> Answer {
         let response = ResponseTemplate::new(status)
             .insert_header("cache-control", "no-store")
             .set_body_raw(body.to_string(), "application/json");
-        Answer {
-            response,
-            status,
-            note: note.into(),
-        }
+        Answer { response, status, note: note.into() }
     }
 
     /// An OAuth error response (RFC 6749 §5.2).
@@ -347,23 +300,14 @@ impl Answer {
     }
 
     fn html(status: u16, message: &str) -> Answer {
-        let body = format!(
-            "<!DOCTYPE html>\n<html><body><h1>Sign-in error</h1><p>{message}</p></body></html>\n"
-        );
+        let body = format!("<!DOCTYPE html>\n<html><body><h1>Sign-in error</h1><p>{message}</p></body></html>\n");
         let response = ResponseTemplate::new(status).set_body_raw(body, "text/html; charset=utf-8");
-        Answer {
-            response,
-            status,
-            note: message.to_owned(),
-        }
+        Answer { response, status, note: message.to_owned() }
     }
 }
 
 fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_secs()
+    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock after 1970").as_secs()
 }
 
 fn random_token() -> String {
@@ -373,28 +317,16 @@ fn random_token() -> String {
 /// Client credentials from an `Authorization: Basic` header, url-decoded (RFC 6749 §2.3.1).
 fn basic_credentials(request: &Request) -> Option<(String, String)> {
     let header = request.headers.get("authorization")?.to_str().ok()?;
-    let encoded = header
-        .strip_prefix("Basic ")
-        .or_else(|| header.strip_prefix("basic "))?;
+    let encoded = header.strip_prefix("Basic ").or_else(|| header.strip_prefix("basic "))?;
     let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
     let (id, secret) = decoded.split_once(':')?;
-    let decode = |s: &str| {
-        url::form_urlencoded::parse(format!("x={s}").as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-    };
+    let decode = |s: &str| url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned());
     Some((decode(id)?, decode(secret)?))
 }
 
 impl State {
     fn answer(&self, request: &Request, answer: Answer) -> ResponseTemplate {
-        let line = format!(
-            "{} {} → {} ({})",
-            request.method,
-            request.url.path(),
-            answer.status,
-            answer.note
-        );
+        let line = format!("{} {} → {} ({})", request.method, request.url.path(), answer.status, answer.note);
         match answer.status {
             200..=399 => self.log.info(line),
             _ => self.log.error(line),
@@ -410,12 +342,7 @@ impl State {
 
     fn discovery(&self, _: &Request) -> Answer {
         let e = &self.endpoints;
-        let methods: Vec<_> = self
-            .config
-            .auth_methods
-            .iter()
-            .map(|m| m.as_str())
-            .collect();
+        let methods: Vec<_> = self.config.auth_methods.iter().map(|m| m.as_str()).collect();
         let document = json!({
             "issuer": e.issuer,
             "authorization_endpoint": e.authorization_endpoint,
@@ -435,34 +362,18 @@ impl State {
 
     fn jwks(&self, _: &Request) -> Answer {
         let key = crate::keys::idp_key();
-        Answer::json(
-            200,
-            json!({ "keys": [key.jwk()] }),
-            format!("1 key, kid {}", key.kid()),
-        )
+        Answer::json(200, json!({ "keys": [key.jwk()] }), format!("1 key, kid {}", key.kid()))
     }
 
     fn authorize(&self, request: &Request) -> Answer {
         let query: HashMap<String, String> = request.url.query_pairs().into_owned().collect();
         let param = |name: &str| query.get(name).map(String::as_str).unwrap_or_default();
         if param("client_id") != self.config.client_id {
-            return Answer::html(
-                400,
-                &format!("unknown client_id \"{}\"", param("client_id")),
-            );
+            return Answer::html(400, &format!("unknown client_id \"{}\"", param("client_id")));
         }
         let redirect_uri = param("redirect_uri");
-        if !self
-            .redirect_uris
-            .lock()
-            .expect("idp lock")
-            .iter()
-            .any(|uri| uri == redirect_uri)
-        {
-            return Answer::html(
-                400,
-                &format!("redirect_uri {redirect_uri} is not registered for this client"),
-            );
+        if !self.redirect_uris.lock().expect("idp lock").iter().any(|uri| uri == redirect_uri) {
+            return Answer::html(400, &format!("redirect_uri {redirect_uri} is not registered for this client"));
         }
         let mut location = Url::parse(redirect_uri).expect("registered redirect URIs are URLs");
         if let Some(state) = query.get("state") {
@@ -470,10 +381,7 @@ impl State {
         }
         let challenge_method = query.get("code_challenge_method").map(String::as_str);
         let refusal = if param("response_type") != "code" {
-            Some((
-                "unsupported_response_type",
-                "only the authorization code flow is supported",
-            ))
+            Some(("unsupported_response_type", "only the authorization code flow is supported"))
         } else if !param("scope").split(' ').any(|s| s == "openid") {
             Some(("invalid_scope", "the openid scope is required"))
         } else if query.contains_key("code_challenge") && challenge_method != Some("S256") {
@@ -482,10 +390,7 @@ impl State {
             None
         };
         if let Some((error, description)) = refusal {
-            location
-                .query_pairs_mut()
-                .append_pair("error", error)
-                .append_pair("error_description", description);
+            location.query_pairs_mut().append_pair("error", error).append_pair("error_description", description);
             return Answer::redirect(&location, format!("{error}: {description}"));
         }
         let code = random_token();
@@ -497,62 +402,39 @@ impl State {
             issued: Instant::now(),
             used: false,
         };
-        self.grants
-            .lock()
-            .expect("idp lock")
-            .insert(code.clone(), grant);
+        self.grants.lock().expect("idp lock").insert(code.clone(), grant);
         location.query_pairs_mut().append_pair("code", &code);
-        Answer::redirect(
-            &location,
-            format!("code issued, user {} signed in", self.config.subject),
-        )
+        Answer::redirect(&location, format!("code issued, user {} signed in", self.config.subject))
     }
 
     fn token(&self, request: &Request) -> Answer {
-        let form: HashMap<String, String> = url::form_urlencoded::parse(&request.body)
-            .into_owned()
-            .collect();
+        let form: HashMap<String, String> = url::form_urlencoded::parse(&request.body).into_owned().collect();
         let basic = basic_credentials(request);
         let (auth_method, client_id, secret) = match (basic, form.get("client_secret")) {
             (Some(_), Some(_)) => {
-                return Answer::oauth_error(
-                    400,
-                    "invalid_request",
-                    "more than one client authentication method",
-                )
+                return Answer::oauth_error(400, "invalid_request", "more than one client authentication method")
             }
             (Some((id, secret)), None) => (ClientAuthMethod::ClientSecretBasic, id, secret),
             (None, Some(secret)) => {
                 let id = form.get("client_id").cloned().unwrap_or_default();
                 (ClientAuthMethod::ClientSecretPost, id, secret.clone())
             }
-            (None, None) => {
-                return Answer::oauth_error(401, "invalid_client", "no client authentication")
-            }
+            (None, None) => return Answer::oauth_error(401, "invalid_client", "no client authentication"),
         };
         if client_id != self.config.client_id || secret != self.config.client_secret {
-            let mut answer =
-                Answer::oauth_error(401, "invalid_client", "client authentication failed");
+            let mut answer = Answer::oauth_error(401, "invalid_client", "client authentication failed");
             if auth_method == ClientAuthMethod::ClientSecretBasic {
-                answer.response = answer
-                    .response
-                    .insert_header("www-authenticate", "Basic realm=\"sso-repro idp\"");
+                answer.response = answer.response.insert_header("www-authenticate", "Basic realm=\"sso-repro idp\"");
             }
             return answer;
         }
         if !self.config.auth_methods.contains(&auth_method) {
-            let description = format!(
-                "client authentication method {} is not allowed for this client",
-                auth_method.as_str()
-            );
+            let description =
+                format!("client authentication method {} is not allowed for this client", auth_method.as_str());
             return Answer::oauth_error(401, "invalid_client", &description);
         }
         if form.get("grant_type").map(String::as_str) != Some("authorization_code") {
-            return Answer::oauth_error(
-                400,
-                "unsupported_grant_type",
-                "only authorization_code is supported",
-            );
+            return Answer::oauth_error(400, "unsupported_grant_type", "only authorization_code is supported");
         }
         let mut grants = self.grants.lock().expect("idp lock");
         let Some(grant) = form.get("code").and_then(|code| grants.get_mut(code)) else {
@@ -566,18 +448,10 @@ impl State {
             return Answer::oauth_error(400, "invalid_grant", "authorization code expired");
         }
         if grant.client_id != client_id {
-            return Answer::oauth_error(
-                400,
-                "invalid_grant",
-                "authorization code was issued to another client",
-            );
+            return Answer::oauth_error(400, "invalid_grant", "authorization code was issued to another client");
         }
         if form.get("redirect_uri") != Some(&grant.redirect_uri) {
-            return Answer::oauth_error(
-                400,
-                "invalid_grant",
-                "redirect_uri does not match the authorization request",
-            );
+            return Answer::oauth_error(400, "invalid_grant", "redirect_uri does not match the authorization request");
         }
         if let Some(challenge) = &grant.code_challenge {
             let Some(verifier) = form.get("code_verifier") else {
@@ -601,50 +475,27 @@ impl State {
             claims["nonce"] = json!(nonce);
         }
         let access_token = random_token();
-        self.access_tokens
-            .lock()
-            .expect("idp lock")
-            .insert(access_token.clone(), self.config.subject.clone());
+        self.access_tokens.lock().expect("idp lock").insert(access_token.clone(), self.config.subject.clone());
         let body = json!({
             "access_token": access_token,
             "token_type": "Bearer",
             "expires_in": 300,
             "id_token": crate::keys::idp_key().sign_jwt(&claims),
         });
-        Answer::json(
-            200,
-            body,
-            format!(
-                "tokens issued, client authenticated with {}",
-                auth_method.as_str()
-            ),
-        )
+        Answer::json(200, body, format!("tokens issued, client authenticated with {}", auth_method.as_str()))
     }
 
     fn userinfo(&self, request: &Request) -> Answer {
-        let bearer = request
-            .headers
-            .get("authorization")
-            .and_then(|h| h.to_str().ok())
-            .and_then(|h| h.strip_prefix("Bearer "));
-        let subject = bearer.and_then(|token| {
-            self.access_tokens
-                .lock()
-                .expect("idp lock")
-                .get(token)
-                .cloned()
-        });
+        let bearer =
+            request.headers.get("authorization").and_then(|h| h.to_str().ok()).and_then(|h| h.strip_prefix("Bearer "));
+        let subject = bearer.and_then(|token| self.access_tokens.lock().expect("idp lock").get(token).cloned());
         match subject {
-            Some(sub) => Answer::json(
-                200,
-                json!({ "sub": sub, "name": "Alice Example", "email": "alice@sso.test" }),
-                "userinfo",
-            ),
+            Some(sub) => {
+                Answer::json(200, json!({ "sub": sub, "name": "Alice Example", "email": "alice@sso.test" }), "userinfo")
+            }
             None => {
                 let mut answer = Answer::oauth_error(401, "invalid_token", "unknown access token");
-                answer.response = answer
-                    .response
-                    .insert_header("www-authenticate", "Bearer error=\"invalid_token\"");
+                answer.response = answer.response.insert_header("www-authenticate", "Bearer error=\"invalid_token\"");
                 answer
             }
         }
@@ -652,12 +503,7 @@ impl State {
 }
 
 /// Accepts TLS on `listener` and relays the plaintext to the wiremock server at `backend`.
-async fn terminate_tls(
-    listener: TcpListener,
-    config: Arc<rustls::ServerConfig>,
-    backend: SocketAddr,
-    log: PartyLog,
-) {
+async fn terminate_tls(listener: TcpListener, config: Arc<rustls::ServerConfig>, backend: SocketAddr, log: PartyLog) {
     let acceptor = tokio_rustls::TlsAcceptor::from(config);
     while let Ok((stream, _)) = listener.accept().await {
         // Relayed writes are small and split (head, body): without NODELAY, Nagle and delayed ACKs

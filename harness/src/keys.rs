@@ -20,40 +20,26 @@ pub struct SigningKey {
 
 impl std::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SigningKey")
-            .field("kid", &self.kid)
-            .finish_non_exhaustive()
+        f.debug_struct("SigningKey").field("kid", &self.kid).finish_non_exhaustive()
     }
 }
 
 fn load(kid: &'static str, pem: &str) -> SigningKey {
-    let der = PrivatePkcs8KeyDer::from_pem_slice(pem.as_bytes())
-        .expect("the test-only key is PKCS#8 PEM");
-    let pair =
-        RsaKeyPair::from_pkcs8(der.secret_pkcs8_der()).expect("the test-only key is an RSA key");
+    let der = PrivatePkcs8KeyDer::from_pem_slice(pem.as_bytes()).expect("the test-only key is PKCS#8 PEM");
+    let pair = RsaKeyPair::from_pkcs8(der.secret_pkcs8_der()).expect("the test-only key is an RSA key");
     SigningKey { kid, pair }
 }
 
 /// The key the mock IdP signs with and publishes in its JWKS (kid `sso-repro-test-1`).
 pub fn idp_key() -> &'static SigningKey {
     static KEY: OnceLock<SigningKey> = OnceLock::new();
-    KEY.get_or_init(|| {
-        load(
-            "sso-repro-test-1",
-            include_str!("../keys/test-only-signing-key-1.pem"),
-        )
-    })
+    KEY.get_or_init(|| load("sso-repro-test-1", include_str!("../keys/test-only-signing-key-1.pem")))
 }
 
 /// A second key the IdP does not publish (kid `sso-repro-test-2`), for forged signatures.
 pub fn other_key() -> &'static SigningKey {
     static KEY: OnceLock<SigningKey> = OnceLock::new();
-    KEY.get_or_init(|| {
-        load(
-            "sso-repro-test-2",
-            include_str!("../keys/test-only-signing-key-2.pem"),
-        )
-    })
+    KEY.get_or_init(|| load("sso-repro-test-2", include_str!("../keys/test-only-signing-key-2.pem")))
 }
 
 impl SigningKey {
@@ -64,19 +50,11 @@ impl SigningKey {
     /// `header.claims.signature`, RS256, with this key's `kid` in the header.
     pub fn sign_jwt(&self, claims: &Value) -> String {
         let header = json!({ "alg": "RS256", "typ": "JWT", "kid": self.kid });
-        let input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header.to_string()),
-            URL_SAFE_NO_PAD.encode(claims.to_string())
-        );
+        let input =
+            format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
         let mut signature = vec![0; self.pair.public().modulus_len()];
         self.pair
-            .sign(
-                &RSA_PKCS1_SHA256,
-                &SystemRandom::new(),
-                input.as_bytes(),
-                &mut signature,
-            )
+            .sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), input.as_bytes(), &mut signature)
             .expect("RS256 signing with a valid key");
         format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
     }

@@ -20,10 +20,7 @@ pub struct PartyLog {
 
 impl PartyLog {
     pub fn new(party: &'static str) -> PartyLog {
-        PartyLog {
-            party,
-            lines: Arc::default(),
-        }
+        PartyLog { party, lines: Arc::default() }
     }
 
     pub fn info(&self, message: impl AsRef<str>) {

@@ -34,18 +34,9 @@ pub const ADMIN_PORT: u16 = 9000;
 #[serde(tag = "party", rename_all = "kebab-case")]
 #[allow(clippy::large_enum_variant)] // read once per process; boxing would only add noise
 pub enum PartyConfig {
-    Idp {
-        config: IdpConfig,
-        cert: ServerCert,
-        ca_pem: String,
-        redirect_uris: Vec<String>,
-    },
-    Proxy {
-        policy: ProxyPolicy,
-    },
-    Rp {
-        settings: RpSettings,
-    },
+    Idp { config: IdpConfig, cert: ServerCert, ca_pem: String, redirect_uris: Vec<String> },
+    Proxy { policy: ProxyPolicy },
+    Rp { settings: RpSettings },
 }
 
 /// What a party recorded, as `GET /records` answers it.
@@ -84,16 +75,9 @@ fn any(port: u16) -> SocketAddr {
 /// Serves one party until the process is stopped.
 pub async fn serve(config: PartyConfig) -> Result<(), PartyError> {
     let records: std::sync::Arc<dyn Fn() -> Records + Send + Sync> = match config {
-        PartyConfig::Idp {
-            config,
-            cert,
-            ca_pem,
-            redirect_uris,
-        } => {
+        PartyConfig::Idp { config, cert, ca_pem, redirect_uris } => {
             crate::log::echo_to_stdout("idp");
-            let idp = Idp::serve(config, any(IDP_PORT), &cert, ca_pem)
-                .await
-                .map_err(PartyError::Idp)?;
+            let idp = Idp::serve(config, any(IDP_PORT), &cert, ca_pem).await.map_err(PartyError::Idp)?;
             for uri in &redirect_uris {
                 idp.register_redirect_uri(uri);
             }
@@ -106,31 +90,17 @@ pub async fn serve(config: PartyConfig) -> Result<(), PartyError> {
         }
         PartyConfig::Proxy { policy } => {
             crate::log::echo_to_stdout("proxy");
-            let proxy = Proxy::bind(any(PROXY_PORT), policy, Hosts::system())
-                .await
-                .map_err(PartyError::Proxy)?;
-            let gateway = Proxy::gateway(any(GATEWAY_PORT), Hosts::system())
-                .await
-                .map_err(PartyError::Proxy)?;
+            let proxy = Proxy::bind(any(PROXY_PORT), policy, Hosts::system()).await.map_err(PartyError::Proxy)?;
+            let gateway = Proxy::gateway(any(GATEWAY_PORT), Hosts::system()).await.map_err(PartyError::Proxy)?;
             std::sync::Arc::new(move || {
                 let _keep = &gateway;
-                Records {
-                    lines: proxy.log().lines(),
-                    proxy_entries: proxy.entries(),
-                    ..Records::default()
-                }
+                Records { lines: proxy.log().lines(), proxy_entries: proxy.entries(), ..Records::default() }
             })
         }
         PartyConfig::Rp { settings } => {
             crate::log::echo_to_stdout("rp");
-            let rp = RunningReferenceRp::bind(any(RP_PORT), settings)
-                .await
-                .map_err(PartyError::Rp)?;
-            std::sync::Arc::new(move || Records {
-                lines: rp.log(),
-                rp_failures: rp.failures(),
-                ..Records::default()
-            })
+            let rp = RunningReferenceRp::bind(any(RP_PORT), settings).await.map_err(PartyError::Rp)?;
+            std::sync::Arc::new(move || Records { lines: rp.log(), rp_failures: rp.failures(), ..Records::default() })
         }
     };
     let app = Router::new().route(
@@ -140,9 +110,7 @@ pub async fn serve(config: PartyConfig) -> Result<(), PartyError> {
             std::future::ready(([(header::CONTENT_TYPE, "application/json")], body))
         }),
     );
-    let listener = tokio::net::TcpListener::bind(any(ADMIN_PORT))
-        .await
-        .map_err(PartyError::Admin)?;
+    let listener = tokio::net::TcpListener::bind(any(ADMIN_PORT)).await.map_err(PartyError::Admin)?;
     eprintln!("{READY}");
     axum::serve(listener, app).await.map_err(PartyError::Admin)
 }

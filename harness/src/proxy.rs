@@ -88,11 +88,7 @@ impl TryFrom<RuleFields> for Rule {
             Action::Allow => Decision::Allow,
             Action::Deny => match f.status.unwrap_or(403) {
                 status @ 400..=599 => Decision::Deny { status },
-                status => {
-                    return Err(format!(
-                        "`status` must be an error status (400 to 599), not {status}"
-                    ))
-                }
+                status => return Err(format!("`status` must be an error status (400 to 599), not {status}")),
             },
             Action::RequireAuth => match (f.user, f.password) {
                 (Some(user), Some(password)) => Decision::RequireAuth { user, password },
@@ -101,11 +97,7 @@ impl TryFrom<RuleFields> for Rule {
             Action::Hang => Decision::Hang,
             Action::Reset => Decision::Reset,
         };
-        Ok(Rule {
-            host: f.host,
-            port: f.port,
-            decision,
-        })
+        Ok(Rule { host: f.host, port: f.port, decision })
     }
 }
 
@@ -121,12 +113,9 @@ impl From<Rule> for RuleFields {
         };
         match rule.decision {
             Decision::Allow => {}
-            Decision::Deny { status } => {
-                (fields.action, fields.status) = (Action::Deny, Some(status))
-            }
+            Decision::Deny { status } => (fields.action, fields.status) = (Action::Deny, Some(status)),
             Decision::RequireAuth { user, password } => {
-                (fields.action, fields.user, fields.password) =
-                    (Action::RequireAuth, Some(user), Some(password))
+                (fields.action, fields.user, fields.password) = (Action::RequireAuth, Some(user), Some(password))
             }
             Decision::Hang => fields.action = Action::Hang,
             Decision::Reset => fields.action = Action::Reset,
@@ -150,11 +139,7 @@ impl ProxyPolicy {
 
     /// Adds a rule for `host` (any port).
     pub fn rule(mut self, host: &str, decision: Decision) -> ProxyPolicy {
-        self.rules.push(Rule {
-            host: host.to_owned(),
-            port: None,
-            decision,
-        });
+        self.rules.push(Rule { host: host.to_owned(), port: None, decision });
         self
     }
 
@@ -166,9 +151,7 @@ impl ProxyPolicy {
     fn decide(&self, host: &str, port: u16) -> &Decision {
         self.rules
             .iter()
-            .find(|rule| {
-                rule.host.eq_ignore_ascii_case(host) && rule.port.is_none_or(|p| p == port)
-            })
+            .find(|rule| rule.host.eq_ignore_ascii_case(host) && rule.port.is_none_or(|p| p == port))
             .map_or(&Decision::Allow, |rule| &rule.decision)
     }
 }
@@ -189,19 +172,10 @@ pub struct ProxyEntry {
 impl std::fmt::Display for ProxyEntry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.status {
-            0 => write!(
-                f,
-                "{} {} → no answer ({})",
-                self.method, self.target, self.reason
-            ),
-            status => write!(
-                f,
-                "{} {} → {status} {} ({})",
-                self.method,
-                self.target,
-                reason_phrase(status),
-                self.reason
-            ),
+            0 => write!(f, "{} {} → no answer ({})", self.method, self.target, self.reason),
+            status => {
+                write!(f, "{} {} → {status} {} ({})", self.method, self.target, reason_phrase(status), self.reason)
+            }
         }
     }
 }
@@ -222,11 +196,7 @@ impl Proxy {
     }
 
     /// Starts a proxy listening on `addr`.
-    pub async fn bind(
-        addr: SocketAddr,
-        policy: ProxyPolicy,
-        hosts: Hosts,
-    ) -> std::io::Result<Proxy> {
+    pub async fn bind(addr: SocketAddr, policy: ProxyPolicy, hosts: Hosts) -> std::io::Result<Proxy> {
         Proxy::bind_as("proxy", addr, policy, hosts).await
     }
 
@@ -244,12 +214,7 @@ impl Proxy {
     ) -> std::io::Result<Proxy> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared {
-            policy,
-            hosts,
-            entries: Arc::default(),
-            log: PartyLog::new(party),
-        });
+        let shared = Arc::new(Shared { policy, hosts, entries: Arc::default(), log: PartyLog::new(party) });
         let (entries, log) = (shared.entries.clone(), shared.log.clone());
         let task = Task::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
@@ -258,12 +223,7 @@ impl Proxy {
                 tokio::spawn(async move { shared.serve(client).await });
             }
         });
-        Ok(Proxy {
-            addr,
-            entries,
-            log,
-            _task: task,
-        })
+        Ok(Proxy { addr, entries, log, _task: task })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -299,17 +259,13 @@ struct Head {
 
 impl Head {
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 }
 
 impl Shared {
     async fn serve(&self, mut client: TcpStream) {
-        let Ok(Ok(Some(head))) = tokio::time::timeout(PROXY_WAIT, read_head(&mut client)).await
-        else {
+        let Ok(Ok(Some(head))) = tokio::time::timeout(PROXY_WAIT, read_head(&mut client)).await else {
             return;
         };
         let (host, port, forward_path) = match parse_target(&head) {
@@ -320,11 +276,7 @@ impl Shared {
                 return;
             }
         };
-        let target = if head.method == "CONNECT" {
-            format!("{host}:{port}")
-        } else {
-            head.target.clone()
-        };
+        let target = if head.method == "CONNECT" { format!("{host}:{port}") } else { head.target.clone() };
         match self.policy.decide(&host, port) {
             Decision::Allow => {}
             Decision::Deny { status } => {
@@ -362,12 +314,7 @@ impl Shared {
         let upstream = match self.connect(&host, port).await {
             Ok(upstream) => upstream,
             Err(reason) => {
-                self.record(
-                    &head.method,
-                    &target,
-                    502,
-                    &format!("upstream unreachable: {reason}"),
-                );
+                self.record(&head.method, &target, 502, &format!("upstream unreachable: {reason}"));
                 let _ = refuse(&mut client, 502, &[]).await;
                 return;
             }
@@ -396,21 +343,12 @@ impl Shared {
         forward_path: Option<String>,
     ) -> std::io::Result<()> {
         match forward_path {
-            None => {
-                client
-                    .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
-                    .await?
-            }
+            None => client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n").await?,
             Some(path) => {
                 // Forward in origin-form, one request per connection.
                 let mut request = format!("{} {path} {}\r\n", head.method, head.version);
                 for (name, value) in &head.headers {
-                    let hop_by_hop = [
-                        "proxy-authorization",
-                        "proxy-connection",
-                        "connection",
-                        "keep-alive",
-                    ];
+                    let hop_by_hop = ["proxy-authorization", "proxy-connection", "connection", "keep-alive"];
                     if !hop_by_hop.iter().any(|h| name.eq_ignore_ascii_case(h)) {
                         request.push_str(&format!("{name}: {value}\r\n"));
                     }
@@ -425,12 +363,8 @@ impl Shared {
     }
 
     fn record(&self, method: &str, target: &str, status: u16, reason: &str) {
-        let entry = ProxyEntry {
-            method: method.to_owned(),
-            target: target.to_owned(),
-            status,
-            reason: reason.to_owned(),
-        };
+        let entry =
+            ProxyEntry { method: method.to_owned(), target: target.to_owned(), status, reason: reason.to_owned() };
         self.log.info(entry.to_string());
         self.entries.lock().expect("proxy log lock").push(entry);
     }
@@ -456,11 +390,8 @@ async fn read_head(stream: &mut TcpStream) -> std::io::Result<Option<Head>> {
     let text = String::from_utf8_lossy(&buf[..end]).into_owned();
     let mut lines = text.split("\r\n");
     let mut request_line = lines.next().unwrap_or_default().split_whitespace();
-    let (Some(method), Some(target), Some(version)) = (
-        request_line.next(),
-        request_line.next(),
-        request_line.next(),
-    ) else {
+    let (Some(method), Some(target), Some(version)) = (request_line.next(), request_line.next(), request_line.next())
+    else {
         return Ok(None);
     };
     let headers = lines
@@ -480,11 +411,7 @@ async fn read_head(stream: &mut TcpStream) -> std::io::Result<Option<Head>> {
 fn parse_target(head: &Head) -> Option<(String, u16, Option<String>)> {
     if head.method == "CONNECT" {
         let (host, port) = head.target.rsplit_once(':')?;
-        return Some((
-            host.trim_matches(['[', ']']).to_owned(),
-            port.parse().ok()?,
-            None,
-        ));
+        return Some((host.trim_matches(['[', ']']).to_owned(), port.parse().ok()?, None));
     }
     let url = url::Url::parse(&head.target).ok()?;
     if url.scheme() != "http" {
@@ -494,33 +421,21 @@ fn parse_target(head: &Head) -> Option<(String, u16, Option<String>)> {
         Some(query) => format!("{}?{query}", url.path()),
         None => url.path().to_owned(),
     };
-    Some((
-        url.host_str()?.to_owned(),
-        url.port_or_known_default()?,
-        Some(path),
-    ))
+    Some((url.host_str()?.to_owned(), url.port_or_known_default()?, Some(path)))
 }
 
 /// Writes a refusal the way a corporate proxy does: status line, HTML body, close.
-async fn refuse(
-    client: &mut TcpStream,
-    status: u16,
-    extra: &[(&str, &str)],
-) -> std::io::Result<()> {
+async fn refuse(client: &mut TcpStream, status: u16, extra: &[(&str, &str)]) -> std::io::Result<()> {
     let phrase = reason_phrase(status);
     let body = format!(
         "<!DOCTYPE html>\n<html><head><title>{status} {phrase}</title></head>\
          <body><h1>{status} {phrase}</h1><p>The sso-repro proxy refused this request.</p></body></html>\n"
     );
-    let mut response =
-        format!("HTTP/1.1 {status} {phrase}\r\nContent-Type: text/html; charset=utf-8\r\n");
+    let mut response = format!("HTTP/1.1 {status} {phrase}\r\nContent-Type: text/html; charset=utf-8\r\n");
     for (name, value) in extra {
         response.push_str(&format!("{name}: {value}\r\n"));
     }
-    response.push_str(&format!(
-        "Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    ));
+    response.push_str(&format!("Content-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()));
     client.write_all(response.as_bytes()).await?;
     client.shutdown().await
 }

@@ -69,10 +69,7 @@ mod tests {
 
     #[test]
     fn jwts_are_replaced_whole() {
-        assert_eq!(
-            secrets("token eyJhbGciOi.eyJzdWIi.c2ln end"),
-            "token [JWT] end"
-        );
+        assert_eq!(secrets("token eyJhbGciOi.eyJzdWIi.c2ln end"), "token [JWT] end");
     }
 
     #[test]

@@ -20,13 +20,11 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreIdTokenVerifier, CoreJsonWebKeySet,
-    CoreProviderMetadata,
+    CoreAuthenticationFlow, CoreClient, CoreIdTokenVerifier, CoreJsonWebKeySet, CoreProviderMetadata,
 };
 use openidconnect::{
-    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet,
-    EndpointSet, IssuerUrl, JsonWebKeySetUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier,
-    RedirectUrl, TokenResponse, TokenUrl,
+    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet, IssuerUrl,
+    JsonWebKeySetUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, TokenResponse, TokenUrl,
 };
 use url::Url;
 
@@ -88,8 +86,7 @@ pub trait RunningRp: Send + Sync {
 }
 
 /// The future of a starting RP.
-pub type Launching<'a> =
-    Pin<Box<dyn Future<Output = Result<Box<dyn RunningRp>, RpError>> + Send + 'a>>;
+pub type Launching<'a> = Pin<Box<dyn Future<Output = Result<Box<dyn RunningRp>, RpError>> + Send + 'a>>;
 
 /// Starts an RP under test from [`RpSettings`].
 pub trait LaunchRp: Send + Sync + std::fmt::Debug {
@@ -111,9 +108,7 @@ impl std::fmt::Display for Stage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Stage::FetchingMetadata => "fetching the provider metadata failed",
-            Stage::ValidatingAuthorizationResponse => {
-                "validating the authorization response failed"
-            }
+            Stage::ValidatingAuthorizationResponse => "validating the authorization response failed",
             Stage::ExchangingTokens => "exchanging authorization tokens failed",
             Stage::FetchingKeys => "fetching the signing keys failed",
             Stage::ValidatingIdToken => "validating the ID token failed",
@@ -136,10 +131,7 @@ pub struct AuthenticationFailed {
 struct Rejected(String);
 
 fn failed(stage: Stage, source: impl Into<BoxError>) -> AuthenticationFailed {
-    AuthenticationFailed {
-        stage,
-        source: source.into(),
-    }
+    AuthenticationFailed { stage, source: source.into() }
 }
 
 /// The reference RP: axum + openidconnect + reqwest.
@@ -148,9 +140,7 @@ pub struct ReferenceRp;
 
 impl LaunchRp for ReferenceRp {
     fn launch(&self, settings: RpSettings) -> Launching<'_> {
-        Box::pin(async move {
-            Ok(Box::new(RunningReferenceRp::start(settings).await?) as Box<dyn RunningRp>)
-        })
+        Box::pin(async move { Ok(Box::new(RunningReferenceRp::start(settings).await?) as Box<dyn RunningRp>) })
     }
 }
 
@@ -181,9 +171,7 @@ struct Inner {
 
 impl std::fmt::Debug for Inner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Inner")
-            .field("redirect_uri", &self.redirect_uri)
-            .finish_non_exhaustive()
+        f.debug_struct("Inner").field("redirect_uri", &self.redirect_uri).finish_non_exhaustive()
     }
 }
 
@@ -195,9 +183,7 @@ pub fn back_channel_client(settings: &RpSettings) -> reqwest::Result<reqwest::Cl
     let builder = reqwest::Client::builder()
         .use_rustls_tls()
         .tls_built_in_root_certs(false)
-        .add_root_certificate(reqwest::Certificate::from_pem(
-            settings.trusted_ca_pem.as_bytes(),
-        )?)
+        .add_root_certificate(reqwest::Certificate::from_pem(settings.trusted_ca_pem.as_bytes())?)
         .dns_resolver(Arc::new(settings.hosts.clone()))
         .redirect(reqwest::redirect::Policy::none())
         // One connection per call, so every call shows in the proxy's log, deterministically.
@@ -206,10 +192,7 @@ pub fn back_channel_client(settings: &RpSettings) -> reqwest::Result<reqwest::Cl
         .timeout(settings.timeout);
     let builder = match &settings.proxy {
         Some(proxy) => {
-            let no_proxy = settings
-                .no_proxy
-                .as_deref()
-                .and_then(reqwest::NoProxy::from_string);
+            let no_proxy = settings.no_proxy.as_deref().and_then(reqwest::NoProxy::from_string);
             builder.proxy(reqwest::Proxy::all(proxy.as_str())?.no_proxy(no_proxy))
         }
         None => builder.no_proxy(),
@@ -224,13 +207,8 @@ impl RunningReferenceRp {
     }
 
     /// Starts the reference RP listening on `addr`, as `http://rp.sso.test:PORT`.
-    pub async fn bind(
-        addr: std::net::SocketAddr,
-        settings: RpSettings,
-    ) -> Result<RunningReferenceRp, RpError> {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(RpError::Bind)?;
+    pub async fn bind(addr: std::net::SocketAddr, settings: RpSettings) -> Result<RunningReferenceRp, RpError> {
+        let listener = tokio::net::TcpListener::bind(addr).await.map_err(RpError::Bind)?;
         let port = listener.local_addr().map_err(RpError::Bind)?.port();
         let base = Url::parse(&format!("http://{RP_HOST}:{port}")).expect("valid RP URL");
         let inner = Arc::new(Inner {
@@ -243,18 +221,11 @@ impl RunningReferenceRp {
             failures: Mutex::default(),
             log: PartyLog::new("rp"),
         });
-        let app = Router::new()
-            .route("/login", get(login))
-            .route("/callback", get(callback))
-            .with_state(inner.clone());
+        let app = Router::new().route("/login", get(login)).route("/callback", get(callback)).with_state(inner.clone());
         let task = Task::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Ok(RunningReferenceRp {
-            base,
-            inner,
-            _task: task,
-        })
+        Ok(RunningReferenceRp { base, inner, _task: task })
     }
 }
 
@@ -276,14 +247,7 @@ impl RunningRp for RunningReferenceRp {
     }
 }
 
-type Client = CoreClient<
-    EndpointSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointSet,
-    EndpointNotSet,
->;
+type Client = CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet, EndpointNotSet>;
 
 impl Inner {
     /// The provider's endpoints: configured, or discovered once (with the JWKS) and kept.
@@ -291,16 +255,12 @@ impl Inner {
         if let Some(endpoints) = self.endpoints.lock().expect("rp lock").clone() {
             return Ok(endpoints);
         }
-        let issuer = IssuerUrl::new(self.settings.issuer.clone())
-            .map_err(|e| failed(Stage::FetchingMetadata, e))?;
+        let issuer = IssuerUrl::new(self.settings.issuer.clone()).map_err(|e| failed(Stage::FetchingMetadata, e))?;
         let metadata = CoreProviderMetadata::discover_async(issuer, &self.http)
             .await
             .map_err(|e| failed(Stage::FetchingMetadata, e))?;
         let token_endpoint = metadata.token_endpoint().ok_or_else(|| {
-            failed(
-                Stage::FetchingMetadata,
-                Rejected("the provider metadata has no token_endpoint".into()),
-            )
+            failed(Stage::FetchingMetadata, Rejected("the provider metadata has no token_endpoint".into()))
         })?;
         let endpoints = ProviderEndpoints {
             issuer: metadata.issuer().to_string(),
@@ -339,26 +299,12 @@ impl Inner {
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let (url, state, nonce) = self
             .client(&endpoints)
-            .authorize_url(
-                CoreAuthenticationFlow::AuthorizationCode,
-                CsrfToken::new_random,
-                Nonce::new_random,
-            )
+            .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
             .set_pkce_challenge(challenge)
             .url();
         let session = CsrfToken::new_random().secret().clone();
-        self.pending.lock().expect("rp lock").insert(
-            session.clone(),
-            Pending {
-                state,
-                nonce,
-                verifier,
-            },
-        );
-        self.log.info(format!(
-            "login: redirecting to {}",
-            endpoints.authorization_endpoint
-        ));
+        self.pending.lock().expect("rp lock").insert(session.clone(), Pending { state, nonce, verifier });
+        self.log.info(format!("login: redirecting to {}", endpoints.authorization_endpoint));
         Ok((url, session))
     }
 
@@ -371,51 +317,31 @@ impl Inner {
         let stage = Stage::ValidatingAuthorizationResponse;
         let pending = session.and_then(|s| self.pending.lock().expect("rp lock").remove(s));
         let Some(pending) = pending else {
-            return Err(failed(
-                stage,
-                Rejected("state mismatch: no sign-in is in progress for this browser".into()),
-            ));
+            return Err(failed(stage, Rejected("state mismatch: no sign-in is in progress for this browser".into())));
         };
         if let Some(error) = params.get("error") {
-            let description = params
-                .get("error_description")
-                .map(String::as_str)
-                .unwrap_or("no description");
-            return Err(failed(
-                stage,
-                Rejected(format!("the provider returned {error}: {description}")),
-            ));
+            let description = params.get("error_description").map(String::as_str).unwrap_or("no description");
+            return Err(failed(stage, Rejected(format!("the provider returned {error}: {description}"))));
         }
         if params.get("state") != Some(pending.state.secret()) {
-            return Err(failed(
-                stage,
-                Rejected("state mismatch: the state returned is not the one sent".into()),
-            ));
+            return Err(failed(stage, Rejected("state mismatch: the state returned is not the one sent".into())));
         }
         let Some(code) = params.get("code") else {
-            return Err(failed(
-                stage,
-                Rejected("the authorization response has no code".into()),
-            ));
+            return Err(failed(stage, Rejected("the authorization response has no code".into())));
         };
         let endpoints = self.endpoints().await?;
         let client = self.client(&endpoints);
-        let mut request = client
-            .exchange_code(AuthorizationCode::new(code.clone()))
-            .set_pkce_verifier(pending.verifier);
+        let mut request =
+            client.exchange_code(AuthorizationCode::new(code.clone())).set_pkce_verifier(pending.verifier);
         if let Some(uri) = &self.settings.token_redirect_uri {
             request = request.set_redirect_uri(Cow::Owned(
                 RedirectUrl::new(uri.clone()).map_err(|e| failed(Stage::ExchangingTokens, e))?,
             ));
         }
-        let tokens = request
-            .request_async(&self.http)
-            .await
-            .map_err(|e| failed(Stage::ExchangingTokens, e))?;
+        let tokens = request.request_async(&self.http).await.map_err(|e| failed(Stage::ExchangingTokens, e))?;
         let stage = Stage::ValidatingIdToken;
-        let id_token = tokens
-            .id_token()
-            .ok_or_else(|| failed(stage, Rejected("the token response has no id_token".into())))?;
+        let id_token =
+            tokens.id_token().ok_or_else(|| failed(stage, Rejected("the token response has no id_token".into())))?;
         let jwks = self.jwks(&endpoints).await?;
         let s = &self.settings;
         let verifier = CoreIdTokenVerifier::new_confidential_client(
@@ -424,24 +350,18 @@ impl Inner {
             IssuerUrl::new(s.issuer.clone()).map_err(|e| failed(stage, e))?,
             jwks,
         );
-        let claims = id_token
-            .claims(&verifier, &pending.nonce)
-            .map_err(|e| failed(stage, e))?;
+        let claims = id_token.claims(&verifier, &pending.nonce).map_err(|e| failed(stage, e))?;
         Ok(claims.subject().to_string())
     }
 
     /// The provider's keys: kept from discovery or an earlier fetch, else fetched now.
-    async fn jwks(
-        &self,
-        endpoints: &ProviderEndpoints,
-    ) -> Result<CoreJsonWebKeySet, AuthenticationFailed> {
+    async fn jwks(&self, endpoints: &ProviderEndpoints) -> Result<CoreJsonWebKeySet, AuthenticationFailed> {
         if let Some(jwks) = self.jwks.lock().expect("rp lock").clone() {
             return Ok(jwks);
         }
         let url = JsonWebKeySetUrl::from_url(endpoints.jwks_uri.clone());
-        let jwks = CoreJsonWebKeySet::fetch_async(&url, &self.http)
-            .await
-            .map_err(|e| failed(Stage::FetchingKeys, e))?;
+        let jwks =
+            CoreJsonWebKeySet::fetch_async(&url, &self.http).await.map_err(|e| failed(Stage::FetchingKeys, e))?;
         *self.jwks.lock().expect("rp lock") = Some(jwks.clone());
         Ok(jwks)
     }
@@ -449,8 +369,7 @@ impl Inner {
     /// Logs and keeps a failure, and answers the browser the way products do: an error page.
     fn fail(&self, failure: AuthenticationFailed) -> Response {
         let chain = ErrorChain::from_error(&failure);
-        self.log
-            .error(format!("sign-in failed: {}", chain.levels.join(": ")));
+        self.log.error(format!("sign-in failed: {}", chain.levels.join(": ")));
         self.failures.lock().expect("rp lock").push(chain);
         let page = format!(
             "<!DOCTYPE html>\n<html><body><h1>Sign-in failed</h1><p>{}</p><p><a href=\"/login\">Try again</a></p></body></html>\n",
@@ -466,10 +385,7 @@ async fn login(State(rp): State<Arc<Inner>>) -> Response {
             StatusCode::FOUND,
             [
                 (header::LOCATION, url.to_string()),
-                (
-                    header::SET_COOKIE,
-                    format!("{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Lax"),
-                ),
+                (header::SET_COOKIE, format!("{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Lax")),
             ],
         )
             .into_response(),
@@ -487,19 +403,13 @@ async fn callback(
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
-        .find_map(|pair| {
-            pair.trim()
-                .strip_prefix(&format!("{SESSION_COOKIE}="))
-                .map(str::to_owned)
-        });
+        .find_map(|pair| pair.trim().strip_prefix(&format!("{SESSION_COOKIE}=")).map(str::to_owned));
     match rp.finish(session.as_deref(), &params).await {
         Ok(subject) => {
             rp.log.info(format!("signed in as {subject}"));
             (
                 StatusCode::OK,
-                Html(format!(
-                    "<!DOCTYPE html>\n<html><body><h1>Signed in as {subject}</h1></body></html>\n"
-                )),
+                Html(format!("<!DOCTYPE html>\n<html><body><h1>Signed in as {subject}</h1></body></html>\n")),
             )
                 .into_response()
         }

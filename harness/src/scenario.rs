@@ -164,32 +164,15 @@ pub struct ProxyAnswer {
 #[non_exhaustive]
 pub enum ScenarioError {
     #[error("cannot read scenario file {}", path.display())]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("cannot read scenario directory {}", path.display())]
-    ReadDir {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    ReadDir { path: PathBuf, source: std::io::Error },
     #[error("malformed scenario file {}", path.display())]
-    Parse {
-        path: PathBuf,
-        source: Box<toml::de::Error>,
-    },
+    Parse { path: PathBuf, source: Box<toml::de::Error> },
     #[error("invalid scenario file {}: field `{field}`: {message}", path.display())]
-    Invalid {
-        path: PathBuf,
-        field: &'static str,
-        message: String,
-    },
+    Invalid { path: PathBuf, field: &'static str, message: String },
     #[error("duplicate scenario id `{id}` in {} and {}", first.display(), second.display())]
-    Duplicate {
-        id: String,
-        first: PathBuf,
-        second: PathBuf,
-    },
+    Duplicate { id: String, first: PathBuf, second: PathBuf },
     #[error("no scenario with id `{0}`")]
     Unknown(String),
 }
@@ -197,54 +180,33 @@ pub enum ScenarioError {
 impl Scenario {
     /// Reads and checks one scenario file.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ScenarioError::Read { path: path.to_owned(), source })?;
         Scenario::parse(path, &text)
     }
 
     /// Parses and checks scenario text; `path` names it in errors.
     pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
-        let scenario: Scenario = toml::from_str(text).map_err(|source| ScenarioError::Parse {
-            path: path.to_owned(),
-            source: Box::new(source),
-        })?;
-        let invalid = |field, message: &str| ScenarioError::Invalid {
-            path: path.to_owned(),
-            field,
-            message: message.to_owned(),
-        };
-        let stem = path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or_default();
+        let scenario: Scenario = toml::from_str(text)
+            .map_err(|source| ScenarioError::Parse { path: path.to_owned(), source: Box::new(source) })?;
+        let invalid =
+            |field, message: &str| ScenarioError::Invalid { path: path.to_owned(), field, message: message.to_owned() };
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
         if scenario.id != stem {
             return Err(invalid(
                 "id",
-                &format!(
-                    "is `{}` but the file is named `{stem}.toml`; they must agree",
-                    scenario.id
-                ),
+                &format!("is `{}` but the file is named `{stem}.toml`; they must agree", scenario.id),
             ));
         }
         let expect = &scenario.expect;
         match expect.outcome {
             ExpectedOutcome::Failed if expect.wrapper.is_none() => {
-                return Err(invalid(
-                    "expect.wrapper",
-                    "required when expect.outcome = \"failed\"",
-                ))
+                return Err(invalid("expect.wrapper", "required when expect.outcome = \"failed\""))
             }
             ExpectedOutcome::Failed if expect.root_cause.is_none() => {
-                return Err(invalid(
-                    "expect.root_cause",
-                    "required when expect.outcome = \"failed\"",
-                ))
+                return Err(invalid("expect.root_cause", "required when expect.outcome = \"failed\""))
             }
-            ExpectedOutcome::SignedIn
-                if expect.wrapper.is_some() || expect.root_cause.is_some() =>
-            {
+            ExpectedOutcome::SignedIn if expect.wrapper.is_some() || expect.root_cause.is_some() => {
                 return Err(invalid(
                     "expect.outcome",
                     "is \"signed-in\", so expect.wrapper and expect.root_cause must be left out",
@@ -253,10 +215,7 @@ impl Scenario {
             _ => {}
         }
         if scenario.setup.rp.no_proxy.is_some() && scenario.setup.rp.use_proxy == Some(false) {
-            return Err(invalid(
-                "setup.rp.no_proxy",
-                "has no effect when setup.rp.use_proxy = false",
-            ));
+            return Err(invalid("setup.rp.no_proxy", "has no effect when setup.rp.use_proxy = false"));
         }
         Ok(scenario)
     }
@@ -271,11 +230,7 @@ impl Scenario {
         for path in paths {
             let scenario = Scenario::load(&path)?;
             if let Some(first) = seen.insert(scenario.id.clone(), path.clone()) {
-                return Err(ScenarioError::Duplicate {
-                    id: scenario.id,
-                    first,
-                    second: path,
-                });
+                return Err(ScenarioError::Duplicate { id: scenario.id, first, second: path });
             }
             scenarios.push(scenario);
         }
@@ -287,10 +242,7 @@ impl Scenario {
         let (idp, rp) = (&self.setup.idp, &self.setup.rp);
         let defaults = IdpConfig::default();
         let idp_config = IdpConfig {
-            auth_methods: idp
-                .auth_methods
-                .clone()
-                .unwrap_or(defaults.auth_methods.clone()),
+            auth_methods: idp.auth_methods.clone().unwrap_or(defaults.auth_methods.clone()),
             token_endpoint: idp.token_endpoint,
             ..defaults
         };
@@ -299,20 +251,14 @@ impl Scenario {
             direct_route: rp.direct_route,
             no_proxy: rp.no_proxy.clone(),
             client_secret: rp.client_secret.clone(),
-            auth_method: rp
-                .auth_method
-                .unwrap_or(ClientAuthMethod::ClientSecretBasic),
+            auth_method: rp.auth_method.unwrap_or(ClientAuthMethod::ClientSecretBasic),
             discovery: rp.metadata == Metadata::Discovery,
-            timeout: rp
-                .timeout_ms
-                .map_or(RpOptions::default().timeout, Duration::from_millis),
+            timeout: rp.timeout_ms.map_or(RpOptions::default().timeout, Duration::from_millis),
             token_redirect_uri: rp.token_redirect_uri.clone(),
         };
         SsoEnv::builder()
             .idp(idp_config)
-            .proxy_policy(ProxyPolicy {
-                rules: self.setup.proxy.rules.clone(),
-            })
+            .proxy_policy(ProxyPolicy { rules: self.setup.proxy.rules.clone() })
             .rp(rp_options)
     }
 
@@ -328,11 +274,7 @@ impl Scenario {
         let outcome = env.sign_in().await;
         let elapsed = started.elapsed();
         let mismatches = self.check(&outcome);
-        Ok(Run {
-            outcome,
-            mismatches,
-            elapsed,
-        })
+        Ok(Run { outcome, mismatches, elapsed })
     }
 
     /// Every way `outcome` differs from the expectation (empty: as documented).
@@ -341,87 +283,42 @@ impl Scenario {
         let mut mismatches = Vec::new();
         let mut differ = |field: &'static str, expected: String, observed: String| {
             if expected != observed {
-                mismatches.push(Mismatch {
-                    field,
-                    expected,
-                    observed,
-                });
+                mismatches.push(Mismatch { field, expected, observed });
             }
         };
-        let observed_outcome = if outcome.signed_in() {
-            ExpectedOutcome::SignedIn
-        } else {
-            ExpectedOutcome::Failed
-        };
-        differ(
-            "outcome",
-            format!("{:?}", expect.outcome),
-            format!("{observed_outcome:?}"),
-        );
+        let observed_outcome = if outcome.signed_in() { ExpectedOutcome::SignedIn } else { ExpectedOutcome::Failed };
+        differ("outcome", format!("{:?}", expect.outcome), format!("{observed_outcome:?}"));
         if let Some(wrapper) = &expect.wrapper {
-            let observed = outcome
-                .failure
-                .as_ref()
-                .map_or("(no RP failure)".to_owned(), |f| f.wrapper().to_owned());
+            let observed = outcome.failure.as_ref().map_or("(no RP failure)".to_owned(), |f| f.wrapper().to_owned());
             differ("wrapper", wrapper.clone(), observed);
         }
         if let Some(cause) = expect.root_cause {
-            let observed = outcome
-                .root_cause()
-                .map_or("(no RP failure)".to_owned(), |c| c.name());
+            let observed = outcome.root_cause().map_or("(no RP failure)".to_owned(), |c| c.name());
             differ("root_cause", cause.name(), observed);
         }
         if let Some(count) = expect.idp.token_requests {
-            let observed = outcome
-                .idp_requests
-                .iter()
-                .filter(|r| r.method == "POST" && r.path == "/token")
-                .count();
-            differ(
-                "idp.token_requests",
-                count.to_string(),
-                observed.to_string(),
-            );
+            let observed = outcome.idp_requests.iter().filter(|r| r.method == "POST" && r.path == "/token").count();
+            differ("idp.token_requests", count.to_string(), observed.to_string());
         }
         if let Some(requests) = &expect.idp.requests {
-            let observed: Vec<String> = outcome
-                .idp_requests
-                .iter()
-                .map(|r| format!("{} {} {}", r.method, r.path, r.status))
-                .collect();
+            let observed: Vec<String> =
+                outcome.idp_requests.iter().map(|r| format!("{} {} {}", r.method, r.path, r.status)).collect();
             differ("idp.requests", requests.join(", "), observed.join(", "));
         }
         if let Some(answered) = &expect.proxy.answered {
             let matches = answered.len() == outcome.proxy_entries.len()
-                && answered
-                    .iter()
-                    .zip(&outcome.proxy_entries)
-                    .all(|(want, got)| {
-                        let request = format!("{} {}", got.method, got.target);
-                        want.status == got.status
-                            && (request == want.request
-                                || request.starts_with(&format!("{}:", want.request)))
-                    });
+                && answered.iter().zip(&outcome.proxy_entries).all(|(want, got)| {
+                    let request = format!("{} {}", got.method, got.target);
+                    want.status == got.status
+                        && (request == want.request || request.starts_with(&format!("{}:", want.request)))
+                });
             let show = |items: Vec<String>| items.join(", ");
-            let expected = show(
-                answered
-                    .iter()
-                    .map(|a| format!("{} → {}", a.request, a.status))
-                    .collect(),
-            );
+            let expected = show(answered.iter().map(|a| format!("{} → {}", a.request, a.status)).collect());
             let observed = show(
-                outcome
-                    .proxy_entries
-                    .iter()
-                    .map(|e| format!("{} {} → {}", e.method, e.target, e.status))
-                    .collect(),
+                outcome.proxy_entries.iter().map(|e| format!("{} {} → {}", e.method, e.target, e.status)).collect(),
             );
             if !matches {
-                differ(
-                    "proxy.answered",
-                    expected,
-                    crate::redact::normalize(&observed),
-                );
+                differ("proxy.answered", expected, crate::redact::normalize(&observed));
             }
         }
         mismatches
@@ -429,10 +326,7 @@ impl Scenario {
 }
 
 fn collect_toml(dir: &Path, paths: &mut Vec<PathBuf>) -> Result<(), ScenarioError> {
-    let entries = std::fs::read_dir(dir).map_err(|source| ScenarioError::ReadDir {
-        path: dir.to_owned(),
-        source,
-    })?;
+    let entries = std::fs::read_dir(dir).map_err(|source| ScenarioError::ReadDir { path: dir.to_owned(), source })?;
     for path in entries.filter_map(|entry| entry.ok().map(|e| e.path())) {
         if path.is_dir() {
             collect_toml(&path, paths)?;
@@ -453,11 +347,7 @@ pub struct Mismatch {
 
 impl std::fmt::Display for Mismatch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{}: expected {}, observed {}",
-            self.field, self.expected, self.observed
-        )
+        write!(f, "{}: expected {}, observed {}", self.field, self.expected, self.observed)
     }
 }
 

@@ -70,11 +70,8 @@ pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 impl Ca {
     /// A new CA whose certificate carries `common_name`.
     pub fn new(common_name: &str) -> Result<Ca, TlsError> {
-        let mut params =
-            CertificateParams::new(Vec::<String>::new()).map_err(TlsError::Certificate)?;
-        params
-            .distinguished_name
-            .push(DnType::CommonName, common_name);
+        let mut params = CertificateParams::new(Vec::<String>::new()).map_err(TlsError::Certificate)?;
+        params.distinguished_name.push(DnType::CommonName, common_name);
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         let key = KeyPair::generate().map_err(TlsError::Certificate)?;
@@ -89,17 +86,11 @@ impl Ca {
 
     /// A server certificate for `host`, signed by this CA, with its key.
     pub fn issue(&self, host: &str) -> Result<ServerCert, TlsError> {
-        let mut params =
-            CertificateParams::new(vec![host.to_owned()]).map_err(TlsError::Certificate)?;
+        let mut params = CertificateParams::new(vec![host.to_owned()]).map_err(TlsError::Certificate)?;
         params.distinguished_name.push(DnType::CommonName, host);
         let key = KeyPair::generate().map_err(TlsError::Certificate)?;
-        let cert = params
-            .signed_by(&key, &self.cert, &self.key)
-            .map_err(TlsError::Certificate)?;
-        Ok(ServerCert {
-            chain_pem: format!("{}{}", cert.pem(), self.cert.pem()),
-            key_pem: key.serialize_pem(),
-        })
+        let cert = params.signed_by(&key, &self.cert, &self.key).map_err(TlsError::Certificate)?;
+        Ok(ServerCert { chain_pem: format!("{}{}", cert.pem(), self.cert.pem()), key_pem: key.serialize_pem() })
     }
 
     /// A rustls server configuration presenting a certificate for `host`.

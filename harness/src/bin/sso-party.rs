@@ -6,9 +6,7 @@ use std::process::ExitCode;
 use sso_harness::party::{self, PartyConfig, CONFIG_VAR};
 
 fn main() -> ExitCode {
-    let config: PartyConfig = match std::env::var(CONFIG_VAR)
-        .map(|json| serde_json::from_str(&json))
-    {
+    let config: PartyConfig = match std::env::var(CONFIG_VAR).map(|json| serde_json::from_str(&json)) {
         Ok(Ok(config)) => config,
         Ok(Err(error)) => {
             eprintln!("sso-party: {CONFIG_VAR} is not a valid party configuration: {error}");
@@ -19,10 +17,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime");
     match runtime.block_on(party::serve(config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
