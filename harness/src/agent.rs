@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 use url::Url;
 
+use crate::env::BrowserOptions;
 use crate::hosts::Hosts;
 
 const MAX_HOPS: usize = 10;
@@ -44,33 +45,31 @@ pub struct Agent {
 }
 
 impl Agent {
-    pub fn new(hosts: &Hosts, ca_pem: &str) -> reqwest::Result<Agent> {
-        let http = reqwest::Client::builder()
-            .use_rustls_tls()
-            .tls_built_in_root_certs(false)
-            .add_root_certificate(reqwest::Certificate::from_pem(ca_pem.as_bytes())?)
-            .dns_resolver(Arc::new(hosts.clone()))
-            .no_proxy()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(5))
-            .build()?;
+    pub fn new(hosts: &Hosts, ca_pem: &str, options: &BrowserOptions) -> reqwest::Result<Agent> {
+        let http = Agent::builder(ca_pem, options)?.dns_resolver(Arc::new(hosts.clone())).no_proxy().build()?;
         Ok(Agent { http })
     }
 
     /// A browser that reaches every party through the HTTP proxy at `proxy` (the containers
     /// backend's gateway into the private networks); the proxy resolves the names.
-    pub fn via_proxy(proxy: &Url, ca_pem: &str) -> reqwest::Result<Agent> {
-        let http = reqwest::Client::builder()
+    pub fn via_proxy(proxy: &Url, ca_pem: &str, options: &BrowserOptions) -> reqwest::Result<Agent> {
+        let http = Agent::builder(ca_pem, options)?.proxy(reqwest::Proxy::all(proxy.as_str())?).build()?;
+        Ok(Agent { http })
+    }
+
+    /// Trusts every CA in `ca_pem`, keeps cookies (unless told not to), follows no redirect itself.
+    fn builder(ca_pem: &str, options: &BrowserOptions) -> reqwest::Result<reqwest::ClientBuilder> {
+        let mut builder = reqwest::Client::builder()
             .use_rustls_tls()
             .tls_built_in_root_certs(false)
-            .add_root_certificate(reqwest::Certificate::from_pem(ca_pem.as_bytes())?)
-            .proxy(reqwest::Proxy::all(proxy.as_str())?)
-            .cookie_store(true)
+            .danger_accept_invalid_certs(options.accepts_invalid_certificates)
+            .cookie_store(!options.drops_cookies)
             .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(5))
-            .build()?;
-        Ok(Agent { http })
+            .timeout(Duration::from_secs(5));
+        for certificate in reqwest::Certificate::from_pem_bundle(ca_pem.as_bytes())? {
+            builder = builder.add_root_certificate(certificate);
+        }
+        Ok(builder)
     }
 
     /// The underlying HTTP client (cookies, trust and proxy as the browser has them).

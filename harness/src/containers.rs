@@ -20,7 +20,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sha2::{Digest, Sha256};
-use testcontainers::bollard::models::{EndpointSettings, NetworkConnectRequest, NetworkCreateRequest};
+use testcontainers::bollard::models::{
+    EndpointSettings, NetworkConnectRequest, NetworkCreateRequest, NetworkDisconnectRequest,
+};
 use testcontainers::bollard::query_parameters::{ListContainersOptions, ListNetworksOptions, RemoveContainerOptions};
 use testcontainers::bollard::Docker;
 use testcontainers::core::logs::LogFrame;
@@ -32,10 +34,9 @@ use tokio::sync::{Notify, OnceCell};
 use url::Url;
 
 use crate::agent::Agent;
-use crate::env::{EnvBuilder, Outcome};
-use crate::hosts::{Hosts, IDP_HOST, PROXY_HOST, RP_HOST};
+use crate::env::{EnvBuilder, Outcome, Trust};
+use crate::hosts::{Hosts, IDP_HOST, IDP_NAMES, PROXY_HOST, RP_HOST};
 use crate::party::{PartyConfig, Records, ADMIN_PORT, CONFIG_VAR, GATEWAY_PORT, PROXY_PORT, READY, RP_PORT};
-use crate::rp::RpSettings;
 use crate::scenario::{Run, Scenario};
 use crate::tls::{Ca, TlsError};
 
@@ -360,15 +361,25 @@ impl ContainerBackend {
         Ok(())
     }
 
-    async fn connect_network(&self, network: &str, container: &str, alias: &str) -> Result<(), ContainersError> {
-        let request = NetworkConnectRequest {
-            container: container.to_owned(),
-            endpoint_config: Some(EndpointSettings { aliases: Some(vec![alias.to_owned()]), ..Default::default() }),
-        };
-        self.docker
-            .connect_network(network, request)
-            .await
-            .map_err(docker_error(format!("connect {alias} to {network}")))
+    async fn connect_network(&self, network: &str, container: &str, aliases: &[&str]) -> Result<(), ContainersError> {
+        let aliases: Vec<String> = aliases.iter().map(|a| a.to_string()).collect();
+        let action = format!("connect {} to {network}", aliases.join(", "));
+        let endpoint = EndpointSettings { aliases: Some(aliases), ..Default::default() };
+        let request = NetworkConnectRequest { container: container.to_owned(), endpoint_config: Some(endpoint) };
+        self.docker.connect_network(network, request).await.map_err(docker_error(action))
+    }
+
+    /// Leaves `network` and joins it again under `aliases`.
+    async fn reconnect_with_aliases(
+        &self,
+        network: &str,
+        container: &str,
+        aliases: &[&str],
+    ) -> Result<(), ContainersError> {
+        let request = NetworkDisconnectRequest { container: container.to_owned(), force: Some(true) };
+        let action = format!("disconnect from {network}");
+        self.docker.disconnect_network(network, request).await.map_err(docker_error(action))?;
+        self.connect_network(network, container, aliases).await
     }
 
     async fn start_party(
@@ -425,13 +436,15 @@ impl EnvBuilder {
 
         let ca = Ca::new("sso-repro test CA").map_err(ContainersError::Tls)?;
         let redirect_uri = format!("http://{RP_HOST}:{RP_PORT}/callback");
+        let (cert, idp_issuer_pem) = crate::idp::server_cert(&self.idp, &ca).map_err(ContainersError::Tls)?;
+        let trusted_upstream = format!("{}{idp_issuer_pem}", ca.pem());
         let idp_config = PartyConfig::Idp {
-            cert: ca.issue(&self.idp.host).map_err(ContainersError::Tls)?,
+            cert,
             config: self.idp.clone(),
-            ca_pem: ca.pem(),
+            ca_pem: idp_issuer_pem.clone(),
             redirect_uris: vec![redirect_uri],
         };
-        let proxy_config = PartyConfig::Proxy { policy: self.proxy.clone() };
+        let proxy_config = PartyConfig::Proxy { policy: self.proxy.clone(), upstream_ca_pem: trusted_upstream.clone() };
         let (idp, proxy) = tokio::join!(
             backend.start_party("idp", IDP_HOST, &idp_net, &idp_config, &labels, None),
             backend.start_party("proxy", PROXY_HOST, &front, &proxy_config, &labels, Some(GATEWAY_PORT)),
@@ -445,11 +458,14 @@ impl EnvBuilder {
             (Err(error), Err(_)) => return Err(error),
         };
         let proxy_id = proxy.container.id().to_owned();
+        let idp_id = idp.container.id().to_owned();
         env.parties.push(idp);
         env.parties.push(proxy);
         for network in [&idp_net, &egress] {
-            backend.connect_network(network, &proxy_id, PROXY_HOST).await?;
+            backend.connect_network(network, &proxy_id, &[PROXY_HOST]).await?;
         }
+        // The IdP answers to all its names on its network (its hostname alone gives only one).
+        backend.reconnect_with_aliases(&idp_net, &idp_id, &IDP_NAMES).await?;
         let gateway_host = env.parties[1]
             .container
             .get_host()
@@ -461,28 +477,20 @@ impl EnvBuilder {
             .await
             .map_err(|source| ContainersError::Start { party: "proxy", source })?;
         let gateway = Url::parse(&format!("http://{gateway_host}:{gateway_port}")).expect("gateway URL");
-        env.agent = Some(Agent::via_proxy(&gateway, &ca.pem()).map_err(ContainersError::Agent)?);
+        env.agent = Some(Agent::via_proxy(&gateway, &trusted_upstream, &self.browser).map_err(ContainersError::Agent)?);
 
         let idp_records = env.records(IDP_HOST).await?;
         let endpoints = idp_records.endpoints.expect("the IdP publishes its endpoints");
-        let settings = RpSettings {
-            issuer: endpoints.issuer.clone(),
-            endpoints: (!self.rp.discovery).then_some(endpoints),
-            client_id: self.idp.client_id.clone(),
-            client_secret: self.rp.client_secret.clone().unwrap_or_else(|| self.idp.client_secret.clone()),
-            auth_method: self.rp.auth_method,
-            proxy: self.rp.use_proxy.then(|| Url::parse(&format!("http://{PROXY_HOST}:{PROXY_PORT}")).expect("URL")),
-            no_proxy: self.rp.no_proxy.clone(),
-            trusted_ca_pem: ca.pem(),
-            timeout: self.rp.timeout,
-            hosts: Hosts::system(),
-            token_redirect_uri: self.rp.token_redirect_uri.clone(),
-        };
+        let proxy_records = env.records(PROXY_HOST).await?;
+        let interception_pem = proxy_records.interception_ca_pem.unwrap_or_default();
+        let trust = Trust { env_ca: ca.pem(), idp_issuer: &idp_issuer_pem, proxy_interception: &interception_pem };
+        let settings = self.rp.settings(&self.idp, &endpoints, &trust, PROXY_PORT, Hosts::system());
+
         let rp = backend.start_party("rp", RP_HOST, &egress, &PartyConfig::Rp { settings }, &labels, None).await?;
         let rp_id = rp.container.id().to_owned();
         env.parties.push(rp);
         if self.rp.direct_route {
-            backend.connect_network(&idp_net, &rp_id, RP_HOST).await?;
+            backend.connect_network(&idp_net, &rp_id, &[RP_HOST]).await?;
         }
         Ok(env)
     }

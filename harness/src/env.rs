@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use crate::agent::{Agent, Journey};
 use crate::chain::{ErrorChain, RootCause};
-use crate::hosts::{Hosts, IDP_HOST, PROXY_HOST};
-use crate::idp::{ClientAuthMethod, Idp, IdpConfig, IdpError, IdpRequest};
+use crate::hosts::{Hosts, IDP_NAMES, PROXY_HOST};
+use crate::idp::{ClientAuthMethod, Idp, IdpConfig, IdpError, IdpRequest, ProviderEndpoints};
 use crate::proxy::{Proxy, ProxyEntry, ProxyPolicy};
 use crate::rp::{LaunchRp, ReferenceRp, RpError, RpSettings, RunningRp};
 use crate::tls::{Ca, TlsError};
@@ -34,6 +34,37 @@ pub struct RpOptions {
     pub timeout: Duration,
     /// See [`RpSettings::token_redirect_uri`].
     pub token_redirect_uri: Option<String>,
+    /// See [`RpSettings::token_retries`].
+    pub token_retries: u8,
+    /// See [`RpSettings::refetch_jwks_on_unknown_kid`].
+    pub refetch_jwks_on_unknown_kid: bool,
+    /// Basic credentials the RP presents to the proxy.
+    pub proxy_credentials: Option<(String, String)>,
+    /// Certificate authorities the RP trusts besides the environment's.
+    pub extra_trust: Vec<TrustAnchor>,
+    /// The issuer the RP is configured with, as an administrator may type it (default: exactly
+    /// the IdP's).
+    pub issuer_form: IssuerForm,
+}
+
+/// A CA an RP can be told to trust besides the environment's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TrustAnchor {
+    /// Whatever CA issued the IdP's certificate (with `tls = other-ca`: the other CA).
+    IdpIssuer,
+    /// The CA of a TLS-intercepting proxy.
+    ProxyInterception,
+}
+
+/// How the RP's configured issuer relates to the IdP's real one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IssuerForm {
+    #[default]
+    Exact,
+    /// With a trailing slash (the IdP's `iss` has none).
+    TrailingSlash,
 }
 
 impl Default for RpOptions {
@@ -47,6 +78,11 @@ impl Default for RpOptions {
             discovery: false,
             timeout: Duration::from_millis(1000),
             token_redirect_uri: None,
+            token_retries: 0,
+            refetch_jwks_on_unknown_kid: true,
+            proxy_credentials: None,
+            extra_trust: Vec::new(),
+            issuer_form: IssuerForm::Exact,
         }
     }
 }
@@ -73,6 +109,7 @@ pub struct EnvBuilder {
     pub(crate) idp: IdpConfig,
     pub(crate) proxy: ProxyPolicy,
     pub(crate) rp: RpOptions,
+    pub(crate) browser: BrowserOptions,
     launcher: Arc<dyn LaunchRp>,
 }
 
@@ -82,6 +119,7 @@ impl Default for EnvBuilder {
             idp: IdpConfig::default(),
             proxy: ProxyPolicy::allow_all(),
             rp: RpOptions::default(),
+            browser: BrowserOptions::default(),
             launcher: Arc::new(ReferenceRp),
         }
     }
@@ -109,34 +147,94 @@ impl EnvBuilder {
         self
     }
 
+    /// How the browser behaves.
+    pub fn browser(mut self, options: BrowserOptions) -> Self {
+        self.browser = options;
+        self
+    }
+
     pub async fn start(self) -> Result<SsoEnv, EnvError> {
         let hosts = Hosts::harness();
         let ca = Ca::new("sso-repro test CA").map_err(EnvError::Ca)?;
         let idp = Idp::start(self.idp, &ca).await.map_err(EnvError::Idp)?;
-        let proxy = Proxy::start(self.proxy, hosts.clone()).await.map_err(EnvError::Proxy)?;
-        let proxy_url =
-            url::Url::parse(&format!("http://{PROXY_HOST}:{}", proxy.addr().port())).expect("valid proxy URL");
-        let settings = RpSettings {
-            issuer: idp.issuer().to_owned(),
-            endpoints: (!self.rp.discovery).then(|| idp.endpoints().clone()),
-            client_id: idp.config().client_id.clone(),
-            client_secret: self.rp.client_secret.clone().unwrap_or_else(|| idp.config().client_secret.clone()),
-            auth_method: self.rp.auth_method,
-            proxy: self.rp.use_proxy.then_some(proxy_url),
-            no_proxy: self.rp.no_proxy.clone(),
-            trusted_ca_pem: ca.pem(),
-            timeout: self.rp.timeout,
-            hosts: match self.rp.direct_route {
-                true => hosts.clone(),
-                false => hosts.without(IDP_HOST),
-            },
-            token_redirect_uri: self.rp.token_redirect_uri.clone(),
-        };
+        let trusted_upstream = format!("{}{}", ca.pem(), idp.ca_pem());
+        let listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        let proxy = Proxy::bind_trusting(listen, self.proxy, hosts.clone(), &trusted_upstream)
+            .await
+            .map_err(EnvError::Proxy)?;
+        let trust =
+            Trust { env_ca: ca.pem(), idp_issuer: idp.ca_pem(), proxy_interception: proxy.interception_ca_pem() };
+        let rp_hosts = if self.rp.direct_route { hosts.clone() } else { hosts.without(&IDP_NAMES) };
+        let settings = self.rp.settings(idp.config(), idp.endpoints(), &trust, proxy.addr().port(), rp_hosts);
         let rp = self.launcher.launch(settings).await.map_err(EnvError::Rp)?;
         idp.register_redirect_uri(&rp.redirect_uri());
-        let agent = Agent::new(&hosts, &ca.pem()).map_err(EnvError::Agent)?;
+        let agent = Agent::new(&hosts, &trusted_upstream, &self.browser).map_err(EnvError::Agent)?;
         Ok(SsoEnv { idp, proxy, rp, hosts, agent })
     }
+}
+
+/// The CAs an RP may be told to trust.
+pub(crate) struct Trust<'a> {
+    pub env_ca: String,
+    pub idp_issuer: &'a str,
+    pub proxy_interception: &'a str,
+}
+
+impl RpOptions {
+    /// The settings an RP under test gets: the same on both backends.
+    pub(crate) fn settings(
+        &self,
+        idp: &IdpConfig,
+        endpoints: &ProviderEndpoints,
+        trust: &Trust<'_>,
+        proxy_port: u16,
+        hosts: Hosts,
+    ) -> RpSettings {
+        let mut proxy = url::Url::parse(&format!("http://{PROXY_HOST}:{proxy_port}")).expect("valid proxy URL");
+        if let Some((user, password)) = &self.proxy_credentials {
+            let _ = proxy.set_username(user);
+            let _ = proxy.set_password(Some(password));
+        }
+        let mut trusted_ca_pem = trust.env_ca.clone();
+        for anchor in &self.extra_trust {
+            trusted_ca_pem.push_str(match anchor {
+                TrustAnchor::IdpIssuer => trust.idp_issuer,
+                TrustAnchor::ProxyInterception => trust.proxy_interception,
+            });
+        }
+        let issuer = match self.issuer_form {
+            IssuerForm::Exact => endpoints.issuer.clone(),
+            IssuerForm::TrailingSlash => format!("{}/", endpoints.issuer),
+        };
+        RpSettings {
+            issuer,
+            endpoints: (!self.discovery).then(|| endpoints.clone()),
+            client_id: idp.client_id.clone(),
+            client_secret: self.client_secret.clone().unwrap_or_else(|| idp.client_secret.clone()),
+            auth_method: self.auth_method,
+            proxy: self.use_proxy.then_some(proxy),
+            no_proxy: self.no_proxy.clone(),
+            trusted_ca_pem,
+            timeout: self.timeout,
+            hosts,
+            token_redirect_uri: self.token_redirect_uri.clone(),
+            token_retries: self.token_retries,
+            refetch_jwks_on_unknown_kid: self.refetch_jwks_on_unknown_kid,
+        }
+    }
+}
+
+/// How the browser behaves.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrowserOptions {
+    /// The browser does not send the RP's session cookie back (a SameSite or domain problem).
+    #[serde(default)]
+    pub drops_cookies: bool,
+    /// The browser accepts an invalid IdP certificate (the user clicked through the warning). The
+    /// browser is not under test; this lets a sign-in reach the RP's back channel.
+    #[serde(default)]
+    pub accepts_invalid_certificates: bool,
 }
 
 /// A running environment; every party stops when it is dropped.

@@ -12,6 +12,12 @@ pub const IDP_HOST: &str = "idp.sso.test";
 pub const RP_HOST: &str = "rp.sso.test";
 /// Host name of the forward proxy.
 pub const PROXY_HOST: &str = "proxy.sso.test";
+/// A second name of the IdP, for a JWKS served under its own host (as Google's is).
+pub const JWKS_HOST: &str = "keys.sso.test";
+/// An internal alias of the IdP that its certificate does not name.
+pub const IDP_INTERNAL_HOST: &str = "idp-internal.sso.test";
+/// The names under which the IdP can be reached.
+pub const IDP_NAMES: [&str; 3] = [IDP_HOST, JWKS_HOST, IDP_INTERNAL_HOST];
 
 /// How long the system resolver may take before a lookup counts as failed.
 pub const SYSTEM_DNS_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
@@ -31,7 +37,7 @@ pub struct Hosts {
 impl Hosts {
     /// `idp.sso.test`, `rp.sso.test` and `proxy.sso.test`, all on 127.0.0.1.
     pub fn harness() -> Hosts {
-        Hosts::loopback(&[IDP_HOST, RP_HOST, PROXY_HOST])
+        Hosts::loopback(&[IDP_HOST, JWKS_HOST, IDP_INTERNAL_HOST, RP_HOST, PROXY_HOST])
     }
 
     /// The given names, all on 127.0.0.1.
@@ -45,12 +51,14 @@ impl Hosts {
         Hosts { names: None }
     }
 
-    /// The same map without `name`: what a party sees when `name` is not on its network.
-    pub fn without(&self, name: &str) -> Hosts {
-        let names = self.names.as_ref().map(|names| {
-            let mut names = HashMap::clone(names);
-            names.remove(name);
-            Arc::new(names)
+    /// The same map without `names`: what a party sees when they are not on its network.
+    pub fn without(&self, names: &[&str]) -> Hosts {
+        let names = self.names.as_ref().map(|known| {
+            let mut known = HashMap::clone(known);
+            for name in names {
+                known.remove(*name);
+            }
+            Arc::new(known)
         });
         Hosts { names }
     }
@@ -104,6 +112,6 @@ mod tests {
             "failed to lookup address information: no such host idp.example.com"
         );
         assert!(hosts.resolve("10.0.0.1").await.is_err(), "only loopback literals are allowed");
-        assert!(hosts.without(IDP_HOST).resolve(IDP_HOST).await.is_err());
+        assert!(hosts.without(&IDP_NAMES).resolve(IDP_HOST).await.is_err());
     }
 }

@@ -24,7 +24,8 @@ use url::Url;
 use wiremock::matchers::{any, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-use crate::hosts::IDP_HOST;
+use crate::hosts::{IDP_HOST, IDP_INTERNAL_HOST, JWKS_HOST};
+use crate::keys::{idp_key, other_key, SigningKey};
 use crate::log::PartyLog;
 use crate::task::Task;
 use crate::tls::{Ca, ServerCert, TlsError};
@@ -55,8 +56,115 @@ pub enum TokenEndpoint {
     /// Served by the IdP, on its own port.
     #[default]
     Served,
-    /// Advertised on a loopback port where nothing accepts connections: connection refused.
+    /// Advertised on a port where nothing accepts connections: connection refused.
     Refused,
+    /// Advertised under a host name nobody can resolve (`idp.sso.invalid`).
+    Unresolvable,
+    /// Advertised on a port whose listener never completes a handshake (its queue is full, as
+    /// behind a firewall that drops): connect timeout.
+    Blackhole,
+    /// Advertised under an internal alias (`idp-internal.sso.test`) that the certificate does not name.
+    InternalAlias,
+}
+
+/// What the token endpoint answers once the request is valid.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TokenResponse {
+    #[default]
+    Tokens,
+    /// `500 Internal Server Error` with an HTML page.
+    ServerError,
+    /// `200 OK` with an HTML page (a login or error page of something in between).
+    HtmlPage,
+    /// A token response without `id_token`.
+    NoIdToken,
+    /// A token response without `access_token`.
+    NoAccessToken,
+}
+
+/// How the ID token is forged (the OpenID certification's RP negative tests).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IdTokenFault {
+    #[default]
+    Valid,
+    /// A signature that does not verify.
+    BadSignature,
+    /// Signed by a key the JWKS does not publish (its `kid` is unknown).
+    UnknownKid,
+    /// No `kid` in the header.
+    NoKid,
+    /// `alg: none`, no signature.
+    AlgNone,
+    WrongIssuer,
+    WrongAudience,
+    NoSub,
+    NoIat,
+    WrongNonce,
+}
+
+/// What the JWKS endpoint publishes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum JwksFault {
+    /// The signing key.
+    #[default]
+    Current,
+    /// The signing key and another one.
+    ExtraKey,
+    /// The key was rotated: the first fetch still returns the old key, later fetches the new one;
+    /// tokens are signed with the new key.
+    Rotated,
+    /// Rotated, and every fetch after the first answers 503.
+    RotatedRefetchFails,
+    /// Every fetch answers 503.
+    Unavailable,
+}
+
+/// The certificate the IdP presents.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IdpTls {
+    /// Issued by the environment's CA, which the RP trusts.
+    #[default]
+    HarnessCa,
+    /// Issued by another CA (one the browser trusts, the RP does not).
+    OtherCa,
+    /// Issued by the environment's CA, expired yesterday.
+    Expired,
+}
+
+/// The IdP's behaviour: what a scenario's `[setup.idp]` sets. Everything defaults to a healthy IdP.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdpBehaviour {
+    /// Client authentication methods the client may use (default: basic and post).
+    pub auth_methods: Option<Vec<ClientAuthMethod>>,
+    /// How long an authorization code can be redeemed (default 60 000 ms).
+    pub code_lifetime_ms: Option<u64>,
+    #[serde(default)]
+    pub token_endpoint: TokenEndpoint,
+    #[serde(default)]
+    pub token_response: TokenResponse,
+    /// The token endpoint answers this much later.
+    pub token_delay_ms: Option<u64>,
+    #[serde(default)]
+    pub id_token: IdTokenFault,
+    #[serde(default)]
+    pub jwks: JwksFault,
+    /// Serve the JWKS under its own host name (`keys.sso.test`).
+    #[serde(default)]
+    pub separate_jwks_host: bool,
+    /// The IdP's clock is this far off (seconds; `iat` and `exp` move with it).
+    #[serde(default)]
+    pub clock_offset_secs: i64,
+    /// The authorization endpoint sends the browser back with this `error` (e.g. `access_denied`).
+    pub authorize_error: Option<String>,
+    /// The issuer the discovery document claims, when it differs from the real one.
+    pub discovery_issuer: Option<String>,
+    #[serde(default)]
+    pub tls: IdpTls,
 }
 
 /// The IdP's configuration: its one registered client, and its behaviour.
@@ -69,8 +177,8 @@ pub struct IdpConfig {
     pub auth_methods: Vec<ClientAuthMethod>,
     /// The user who signs in.
     pub subject: String,
-    pub code_lifetime: Duration,
-    pub token_endpoint: TokenEndpoint,
+    #[serde(default)]
+    pub behaviour: IdpBehaviour,
 }
 
 impl Default for IdpConfig {
@@ -81,8 +189,7 @@ impl Default for IdpConfig {
             client_secret: "test-only-client-secret".to_owned(),
             auth_methods: vec![ClientAuthMethod::ClientSecretBasic, ClientAuthMethod::ClientSecretPost],
             subject: "alice".to_owned(),
-            code_lifetime: Duration::from_secs(60),
-            token_endpoint: TokenEndpoint::Served,
+            behaviour: IdpBehaviour::default(),
         }
     }
 }
@@ -123,8 +230,8 @@ pub struct Idp {
     state: Arc<State>,
     _server: MockServer,
     _tls: Task,
-    /// Holds the port advertised for a refused token endpoint: bound, never listening.
-    _refusing: Option<TcpSocket>,
+    /// Holds the port advertised for a broken token endpoint.
+    _broken: Option<BrokenPort>,
 }
 
 impl std::fmt::Debug for Idp {
@@ -149,14 +256,60 @@ struct State {
     grants: Mutex<HashMap<String, Grant>>,
     access_tokens: Mutex<HashMap<String, String>>,
     requests: Mutex<Vec<IdpRequest>>,
+    jwks_fetches: Mutex<usize>,
     log: PartyLog,
 }
 
+/// The certificate the IdP presents for `behaviour.tls`, and the PEM of the CA that issued it.
+pub fn server_cert(config: &IdpConfig, ca: &Ca) -> Result<(ServerCert, String), TlsError> {
+    let mut names = vec![config.host.clone()];
+    if config.behaviour.separate_jwks_host {
+        names.push(JWKS_HOST.to_owned());
+    }
+    match config.behaviour.tls {
+        IdpTls::HarnessCa => Ok((ca.issue_for(&names, false)?, ca.pem())),
+        IdpTls::Expired => Ok((ca.issue_for(&names, true)?, ca.pem())),
+        IdpTls::OtherCa => {
+            let other = Ca::new("Other Public Root CA")?;
+            Ok((other.issue_for(&names, false)?, other.pem()))
+        }
+    }
+}
+
+/// Holds an advertised port that must not work: bound and never listening (refused), or listening
+/// with a full queue that never accepts (blackhole).
+#[allow(dead_code)] // held for their effect on the port
+enum BrokenPort {
+    Refusing(TcpSocket),
+    Blackhole(TcpListener, TcpStream),
+}
+
+impl BrokenPort {
+    async fn refusing(ip: std::net::IpAddr) -> std::io::Result<(u16, BrokenPort)> {
+        let socket = if ip.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+        socket.bind(SocketAddr::new(ip, 0))?;
+        Ok((socket.local_addr()?.port(), BrokenPort::Refusing(socket)))
+    }
+
+    /// A listener with a backlog of one that is never accepted, filled by one connection: the
+    /// kernel drops further handshakes, as a firewall that drops does.
+    async fn blackhole(ip: std::net::IpAddr) -> std::io::Result<(u16, BrokenPort)> {
+        let socket = if ip.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+        socket.bind(SocketAddr::new(ip, 0))?;
+        let listener = socket.listen(0)?;
+        let addr = listener.local_addr()?;
+        let connect_to = if ip.is_unspecified() { SocketAddr::from(([127, 0, 0, 1], addr.port())) } else { addr };
+        let filler = TcpStream::connect(connect_to).await?;
+        Ok((addr.port(), BrokenPort::Blackhole(listener, filler)))
+    }
+}
+
 impl Idp {
-    /// Starts the IdP on ephemeral loopback ports, with a certificate from `ca`.
+    /// Starts the IdP on ephemeral loopback ports, with a certificate from `ca` (or, for
+    /// `behaviour.tls = other-ca`, from a CA of its own).
     pub async fn start(config: IdpConfig, ca: &Ca) -> Result<Idp, IdpError> {
-        let cert = ca.issue(&config.host).map_err(IdpError::Tls)?;
-        Idp::serve(config, SocketAddr::from(([127, 0, 0, 1], 0)), &cert, ca.pem()).await
+        let (cert, issuer_pem) = server_cert(&config, ca).map_err(IdpError::Tls)?;
+        Idp::serve(config, SocketAddr::from(([127, 0, 0, 1], 0)), &cert, issuer_pem).await
     }
 
     /// Starts the IdP listening on `addr` and presenting `cert` (issued by the CA in `ca_pem`).
@@ -170,22 +323,27 @@ impl Idp {
         let tls_listener = TcpListener::bind(addr).await.map_err(IdpError::Bind)?;
         let port = tls_listener.local_addr().map_err(IdpError::Bind)?.port();
         let base = Url::parse(&format!("https://{}:{port}", config.host)).expect("valid issuer URL");
-        let (token_endpoint, refusing) = match config.token_endpoint {
-            TokenEndpoint::Served => (base.join("/token").expect("valid URL"), None),
+        let url = |host: &str, port: u16, path: &str| Url::parse(&format!("https://{host}:{port}{path}")).expect("URL");
+        let (token_endpoint, broken) = match config.behaviour.token_endpoint {
+            TokenEndpoint::Served => (url(&config.host, port, "/token"), None),
+            TokenEndpoint::Unresolvable => (url("idp.sso.invalid", port, "/token"), None),
+            TokenEndpoint::InternalAlias => (url(IDP_INTERNAL_HOST, port, "/token"), None),
             TokenEndpoint::Refused => {
-                let socket = TcpSocket::new_v4().map_err(IdpError::Bind)?;
-                socket.bind(SocketAddr::new(addr.ip(), 0)).map_err(IdpError::Bind)?;
-                let closed = socket.local_addr().map_err(IdpError::Bind)?.port();
-                let url = format!("https://{}:{closed}/token", config.host);
-                (Url::parse(&url).expect("valid URL"), Some(socket))
+                let (closed, held) = BrokenPort::refusing(addr.ip()).await.map_err(IdpError::Bind)?;
+                (url(&config.host, closed, "/token"), Some(held))
+            }
+            TokenEndpoint::Blackhole => {
+                let (dropping, held) = BrokenPort::blackhole(addr.ip()).await.map_err(IdpError::Bind)?;
+                (url(&config.host, dropping, "/token"), Some(held))
             }
         };
+        let jwks_host = if config.behaviour.separate_jwks_host { JWKS_HOST } else { config.host.as_str() };
         let endpoints = ProviderEndpoints {
             issuer: base.as_str().trim_end_matches('/').to_owned(),
             authorization_endpoint: base.join("/authorize").expect("valid URL"),
             token_endpoint,
             userinfo_endpoint: base.join("/userinfo").expect("valid URL"),
-            jwks_uri: base.join("/jwks").expect("valid URL"),
+            jwks_uri: url(jwks_host, port, "/jwks"),
         };
         let state = Arc::new(State {
             config,
@@ -194,12 +352,13 @@ impl Idp {
             grants: Mutex::default(),
             access_tokens: Mutex::default(),
             requests: Mutex::default(),
+            jwks_fetches: Mutex::default(),
             log: PartyLog::new("idp"),
         });
         let server = MockServer::builder().start().await;
         mount(&server, &state).await;
         let tls = Task::spawn(terminate_tls(tls_listener, tls_config, *server.address(), state.log.clone()));
-        Ok(Idp { endpoints, ca_pem, state, _server: server, _tls: tls, _refusing: refusing })
+        Ok(Idp { endpoints, ca_pem, state, _server: server, _tls: tls, _broken: broken })
     }
 
     pub fn issuer(&self) -> &str {
@@ -211,7 +370,8 @@ impl Idp {
         &self.endpoints
     }
 
-    /// The CA that issued the IdP's certificate (PEM): what a client must trust.
+    /// The CA that issued the IdP's certificate (PEM): what a client must trust. For
+    /// `tls = other-ca` it is not the environment's CA.
     pub fn ca_pem(&self) -> &str {
         &self.ca_pem
     }
@@ -255,7 +415,13 @@ async fn mount(server: &MockServer, state: &Arc<State>) {
         let state = state.clone();
         Mock::given(method(verb))
             .and(path(route))
-            .respond_with(move |request: &Request| state.answer(request, handler(&state, request)))
+            .respond_with(move |request: &Request| {
+                let response = state.answer(request, handler(&state, request));
+                match (route, state.config.behaviour.token_delay_ms) {
+                    ("/token", Some(delay)) => response.set_delay(Duration::from_millis(delay)),
+                    _ => response,
+                }
+            })
             .named(format!("{verb} {route}"))
             .mount(server)
             .await;
@@ -340,11 +506,16 @@ impl State {
         answer.response
     }
 
+    fn auth_methods(&self) -> Vec<ClientAuthMethod> {
+        let both = vec![ClientAuthMethod::ClientSecretBasic, ClientAuthMethod::ClientSecretPost];
+        self.config.behaviour.auth_methods.clone().unwrap_or(both)
+    }
+
     fn discovery(&self, _: &Request) -> Answer {
         let e = &self.endpoints;
-        let methods: Vec<_> = self.config.auth_methods.iter().map(|m| m.as_str()).collect();
+        let methods: Vec<_> = self.auth_methods().iter().map(|m| m.as_str()).collect();
         let document = json!({
-            "issuer": e.issuer,
+            "issuer": self.config.behaviour.discovery_issuer.as_deref().unwrap_or(&e.issuer),
             "authorization_endpoint": e.authorization_endpoint,
             "token_endpoint": e.token_endpoint,
             "userinfo_endpoint": e.userinfo_endpoint,
@@ -360,9 +531,80 @@ impl State {
         Answer::json(200, document, "discovery document")
     }
 
+    /// The key tokens are signed with (after a rotation: the new one).
+    fn signing_key(&self) -> &'static SigningKey {
+        match self.config.behaviour.jwks {
+            JwksFault::Rotated | JwksFault::RotatedRefetchFails => other_key(),
+            _ => idp_key(),
+        }
+    }
+
     fn jwks(&self, _: &Request) -> Answer {
-        let key = crate::keys::idp_key();
-        Answer::json(200, json!({ "keys": [key.jwk()] }), format!("1 key, kid {}", key.kid()))
+        let fetch = {
+            let mut fetches = self.jwks_fetches.lock().expect("idp lock");
+            *fetches += 1;
+            *fetches
+        };
+        let keys: Vec<&SigningKey> = match (self.config.behaviour.jwks, fetch) {
+            (JwksFault::Current, _) => vec![idp_key()],
+            (JwksFault::ExtraKey, _) => vec![idp_key(), other_key()],
+            (JwksFault::Rotated | JwksFault::RotatedRefetchFails, 1) => vec![idp_key()],
+            (JwksFault::Rotated, _) => vec![other_key()],
+            (JwksFault::RotatedRefetchFails | JwksFault::Unavailable, _) => {
+                return Answer::html(503, "the key service is unavailable")
+            }
+        };
+        let kids: Vec<&str> = keys.iter().map(|k| k.kid()).collect();
+        let body = json!({ "keys": keys.iter().map(|k| k.jwk()).collect::<Vec<_>>() });
+        Answer::json(
+            200,
+            body,
+            match keys.len() {
+                1 => format!("1 key, kid {}", kids[0]),
+                n => format!("{n} keys, kids {}", kids.join(", ")),
+            },
+        )
+    }
+
+    /// The ID token, signed (or forged) as `behaviour.id_token` says.
+    fn id_token(&self, nonce: Option<String>) -> String {
+        let behaviour = &self.config.behaviour;
+        let issued_at = now().saturating_add_signed(behaviour.clock_offset_secs);
+        let mut claims = json!({
+            "iss": self.endpoints.issuer,
+            "sub": self.config.subject,
+            "aud": self.config.client_id,
+            "iat": issued_at,
+            "exp": issued_at + 300,
+        });
+        if let Some(nonce) = nonce {
+            claims["nonce"] = json!(nonce);
+        }
+        let key = self.signing_key();
+        match behaviour.id_token {
+            IdTokenFault::WrongIssuer => claims["iss"] = json!("https://evil.sso.test"),
+            IdTokenFault::WrongAudience => claims["aud"] = json!("another-client"),
+            IdTokenFault::NoSub => drop(claims.as_object_mut().map(|c| c.remove("sub"))),
+            IdTokenFault::NoIat => drop(claims.as_object_mut().map(|c| c.remove("iat"))),
+            IdTokenFault::WrongNonce => claims["nonce"] = json!("not-the-nonce-the-rp-sent"),
+            _ => {}
+        }
+        match behaviour.id_token {
+            IdTokenFault::BadSignature => {
+                let token = key.sign_jwt(&claims);
+                let (input, signature) = token.rsplit_once('.').expect("a compact JWT");
+                let mut signature = URL_SAFE_NO_PAD.decode(signature).expect("base64url");
+                signature[10] ^= 0xff;
+                format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
+            }
+            IdTokenFault::UnknownKid => other_key().sign_jwt(&claims),
+            IdTokenFault::NoKid => key.sign_jwt_with_header(&json!({ "alg": "RS256", "typ": "JWT" }), &claims),
+            IdTokenFault::AlgNone => {
+                let header = URL_SAFE_NO_PAD.encode(json!({ "alg": "none", "typ": "JWT" }).to_string());
+                format!("{header}.{}.", URL_SAFE_NO_PAD.encode(claims.to_string()))
+            }
+            _ => key.sign_jwt(&claims),
+        }
     }
 
     fn authorize(&self, request: &Request) -> Answer {
@@ -380,7 +622,9 @@ impl State {
             location.query_pairs_mut().append_pair("state", state);
         }
         let challenge_method = query.get("code_challenge_method").map(String::as_str);
-        let refusal = if param("response_type") != "code" {
+        let refusal = if let Some(error) = &self.config.behaviour.authorize_error {
+            Some((error.as_str(), "the user is not allowed to sign in to this application"))
+        } else if param("response_type") != "code" {
             Some(("unsupported_response_type", "only the authorization code flow is supported"))
         } else if !param("scope").split(' ').any(|s| s == "openid") {
             Some(("invalid_scope", "the openid scope is required"))
@@ -428,7 +672,7 @@ impl State {
             }
             return answer;
         }
-        if !self.config.auth_methods.contains(&auth_method) {
+        if !self.auth_methods().contains(&auth_method) {
             let description =
                 format!("client authentication method {} is not allowed for this client", auth_method.as_str());
             return Answer::oauth_error(401, "invalid_client", &description);
@@ -444,7 +688,8 @@ impl State {
             return Answer::oauth_error(400, "invalid_grant", "authorization code already used");
         }
         grant.used = true;
-        if grant.issued.elapsed() > self.config.code_lifetime {
+        let lifetime = Duration::from_millis(self.config.behaviour.code_lifetime_ms.unwrap_or(60_000));
+        if grant.issued.elapsed() > lifetime {
             return Answer::oauth_error(400, "invalid_grant", "authorization code expired");
         }
         if grant.client_id != client_id {
@@ -463,26 +708,32 @@ impl State {
         }
         let nonce = grant.nonce.clone();
         drop(grants);
-        let issued_at = now();
-        let mut claims = json!({
-            "iss": self.endpoints.issuer,
-            "sub": self.config.subject,
-            "aud": self.config.client_id,
-            "iat": issued_at,
-            "exp": issued_at + 300,
-        });
-        if let Some(nonce) = nonce {
-            claims["nonce"] = json!(nonce);
-        }
         let access_token = random_token();
         self.access_tokens.lock().expect("idp lock").insert(access_token.clone(), self.config.subject.clone());
-        let body = json!({
+        let mut body = json!({
             "access_token": access_token,
             "token_type": "Bearer",
             "expires_in": 300,
-            "id_token": crate::keys::idp_key().sign_jwt(&claims),
+            "id_token": self.id_token(nonce),
         });
-        Answer::json(200, body, format!("tokens issued, client authenticated with {}", auth_method.as_str()))
+        let authenticated = format!("client authenticated with {}", auth_method.as_str());
+        match self.config.behaviour.token_response {
+            TokenResponse::Tokens => Answer::json(200, body, format!("tokens issued, {authenticated}")),
+            TokenResponse::ServerError => Answer::html(500, "Internal Server Error"),
+            TokenResponse::HtmlPage => {
+                let mut answer = Answer::html(200, "Please sign in to continue");
+                answer.note = format!("an HTML page instead of tokens, {authenticated}");
+                answer
+            }
+            TokenResponse::NoIdToken | TokenResponse::NoAccessToken => {
+                let missing = match self.config.behaviour.token_response {
+                    TokenResponse::NoIdToken => "id_token",
+                    _ => "access_token",
+                };
+                body.as_object_mut().map(|b| b.remove(missing));
+                Answer::json(200, body, format!("tokens issued without {missing}, {authenticated}"))
+            }
+        }
     }
 
     fn userinfo(&self, request: &Request) -> Answer {

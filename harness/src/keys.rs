@@ -49,7 +49,11 @@ impl SigningKey {
 
     /// `header.claims.signature`, RS256, with this key's `kid` in the header.
     pub fn sign_jwt(&self, claims: &Value) -> String {
-        let header = json!({ "alg": "RS256", "typ": "JWT", "kid": self.kid });
+        self.sign_jwt_with_header(&json!({ "alg": "RS256", "typ": "JWT", "kid": self.kid }), claims)
+    }
+
+    /// Like [`SigningKey::sign_jwt`] with the header given (e.g. without `kid`).
+    pub fn sign_jwt_with_header(&self, header: &Value, claims: &Value) -> String {
         let input =
             format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
         let mut signature = vec![0; self.pair.public().modulus_len()];

@@ -34,9 +34,20 @@ pub const ADMIN_PORT: u16 = 9000;
 #[serde(tag = "party", rename_all = "kebab-case")]
 #[allow(clippy::large_enum_variant)] // read once per process; boxing would only add noise
 pub enum PartyConfig {
-    Idp { config: IdpConfig, cert: ServerCert, ca_pem: String, redirect_uris: Vec<String> },
-    Proxy { policy: ProxyPolicy },
-    Rp { settings: RpSettings },
+    Idp {
+        config: IdpConfig,
+        cert: ServerCert,
+        ca_pem: String,
+        redirect_uris: Vec<String>,
+    },
+    /// `upstream_ca_pem`: what the proxy trusts when it intercepts TLS.
+    Proxy {
+        policy: ProxyPolicy,
+        upstream_ca_pem: String,
+    },
+    Rp {
+        settings: RpSettings,
+    },
 }
 
 /// What a party recorded, as `GET /records` answers it.
@@ -46,6 +57,9 @@ pub struct Records {
     /// The IdP's endpoints (what an administrator copies into an RP's settings).
     #[serde(default)]
     pub endpoints: Option<crate::idp::ProviderEndpoints>,
+    /// The proxy's TLS-interception CA (PEM).
+    #[serde(default)]
+    pub interception_ca_pem: Option<String>,
     #[serde(default)]
     pub idp_requests: Vec<IdpRequest>,
     #[serde(default)]
@@ -88,13 +102,20 @@ pub async fn serve(config: PartyConfig) -> Result<(), PartyError> {
                 ..Records::default()
             })
         }
-        PartyConfig::Proxy { policy } => {
+        PartyConfig::Proxy { policy, upstream_ca_pem } => {
             crate::log::echo_to_stdout("proxy");
-            let proxy = Proxy::bind(any(PROXY_PORT), policy, Hosts::system()).await.map_err(PartyError::Proxy)?;
+            let proxy = Proxy::bind_trusting(any(PROXY_PORT), policy, Hosts::system(), &upstream_ca_pem)
+                .await
+                .map_err(PartyError::Proxy)?;
             let gateway = Proxy::gateway(any(GATEWAY_PORT), Hosts::system()).await.map_err(PartyError::Proxy)?;
             std::sync::Arc::new(move || {
                 let _keep = &gateway;
-                Records { lines: proxy.log().lines(), proxy_entries: proxy.entries(), ..Records::default() }
+                Records {
+                    lines: proxy.log().lines(),
+                    proxy_entries: proxy.entries(),
+                    interception_ca_pem: Some(proxy.interception_ca_pem().to_owned()),
+                    ..Records::default()
+                }
             })
         }
         PartyConfig::Rp { settings } => {

@@ -16,6 +16,9 @@ use tokio::net::{TcpListener, TcpStream};
 use crate::hosts::Hosts;
 use crate::log::PartyLog;
 use crate::task::Task;
+use crate::tls::Ca;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
 
 /// How long the proxy waits for a client's request head, or for an upstream connection.
 const PROXY_WAIT: Duration = Duration::from_secs(2);
@@ -35,6 +38,9 @@ pub enum Decision {
     Hang,
     /// Close the connection with a TCP reset.
     Reset,
+    /// Tunnel, but terminate TLS with a certificate for the target issued by the proxy's own CA and
+    /// re-encrypt upstream (a TLS-inspecting corporate proxy).
+    Intercept,
 }
 
 /// One policy rule: a host, optionally a port, and what to do. In a scenario file:
@@ -56,6 +62,7 @@ enum Action {
     RequireAuth,
     Hang,
     Reset,
+    Intercept,
 }
 
 /// A rule as written in a file: flat, every field checked.
@@ -96,6 +103,7 @@ impl TryFrom<RuleFields> for Rule {
             },
             Action::Hang => Decision::Hang,
             Action::Reset => Decision::Reset,
+            Action::Intercept => Decision::Intercept,
         };
         Ok(Rule { host: f.host, port: f.port, decision })
     }
@@ -119,6 +127,7 @@ impl From<Rule> for RuleFields {
             }
             Decision::Hang => fields.action = Action::Hang,
             Decision::Reset => fields.action = Action::Reset,
+            Decision::Intercept => fields.action = Action::Intercept,
         }
         fields
     }
@@ -184,6 +193,7 @@ impl std::fmt::Display for ProxyEntry {
 #[derive(Debug)]
 pub struct Proxy {
     addr: SocketAddr,
+    interception_ca_pem: String,
     entries: Arc<Mutex<Vec<ProxyEntry>>>,
     log: PartyLog,
     _task: Task,
@@ -197,13 +207,24 @@ impl Proxy {
 
     /// Starts a proxy listening on `addr`.
     pub async fn bind(addr: SocketAddr, policy: ProxyPolicy, hosts: Hosts) -> std::io::Result<Proxy> {
-        Proxy::bind_as("proxy", addr, policy, hosts).await
+        Proxy::bind_as("proxy", addr, policy, hosts, None).await
+    }
+
+    /// Starts a proxy listening on `addr` that, when it intercepts TLS, trusts the CAs in
+    /// `upstream_ca_pem` for the upstream side.
+    pub async fn bind_trusting(
+        addr: SocketAddr,
+        policy: ProxyPolicy,
+        hosts: Hosts,
+        upstream_ca_pem: &str,
+    ) -> std::io::Result<Proxy> {
+        Proxy::bind_as("proxy", addr, policy, hosts, Some(upstream_ca_pem)).await
     }
 
     /// An allow-all proxy for the test's browser into a container network (its log is not the
     /// scenario's proxy log).
     pub async fn gateway(addr: SocketAddr, hosts: Hosts) -> std::io::Result<Proxy> {
-        Proxy::bind_as("gateway", addr, ProxyPolicy::allow_all(), hosts).await
+        Proxy::bind_as("gateway", addr, ProxyPolicy::allow_all(), hosts, None).await
     }
 
     async fn bind_as(
@@ -211,10 +232,14 @@ impl Proxy {
         addr: SocketAddr,
         policy: ProxyPolicy,
         hosts: Hosts,
+        upstream_ca_pem: Option<&str>,
     ) -> std::io::Result<Proxy> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared { policy, hosts, entries: Arc::default(), log: PartyLog::new(party) });
+        let interception = Interception::new(upstream_ca_pem.unwrap_or_default()).map_err(std::io::Error::other)?;
+        let interception_ca_pem = interception.ca.pem();
+        let shared =
+            Arc::new(Shared { policy, hosts, entries: Arc::default(), log: PartyLog::new(party), interception });
         let (entries, log) = (shared.entries.clone(), shared.log.clone());
         let task = Task::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
@@ -223,7 +248,7 @@ impl Proxy {
                 tokio::spawn(async move { shared.serve(client).await });
             }
         });
-        Ok(Proxy { addr, entries, log, _task: task })
+        Ok(Proxy { addr, entries, log, interception_ca_pem, _task: task })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -238,6 +263,11 @@ impl Proxy {
     pub fn log(&self) -> &PartyLog {
         &self.log
     }
+
+    /// The CA the proxy re-signs intercepted TLS with (PEM): what a client must trust to accept it.
+    pub fn interception_ca_pem(&self) -> &str {
+        &self.interception_ca_pem
+    }
 }
 
 struct Shared {
@@ -245,6 +275,45 @@ struct Shared {
     hosts: Hosts,
     entries: Arc<Mutex<Vec<ProxyEntry>>>,
     log: PartyLog,
+    interception: Interception,
+}
+
+/// The proxy's own CA, and the trust it verifies upstream servers with.
+struct Interception {
+    ca: Ca,
+    upstream: Arc<rustls::ClientConfig>,
+}
+
+impl Interception {
+    fn new(upstream_ca_pem: &str) -> Result<Interception, Box<dyn std::error::Error + Send + Sync>> {
+        let ca = Ca::new("Corporate TLS Inspection CA")?;
+        let mut roots = rustls::RootCertStore::empty();
+        for certificate in CertificateDer::pem_slice_iter(upstream_ca_pem.as_bytes()) {
+            roots.add(certificate?)?;
+        }
+        let upstream = rustls::ClientConfig::builder_with_provider(crate::tls::provider())
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Ok(Interception { ca, upstream: Arc::new(upstream) })
+    }
+
+    /// Terminates the client's TLS with a certificate for `host` from the proxy's CA, opens TLS to
+    /// the upstream, and relays between them.
+    async fn relay(&self, host: &str, client: TcpStream, upstream: TcpStream) -> Result<(), String> {
+        let config = self.ca.server_config(host).map_err(|e| e.to_string())?;
+        let mut client = tokio_rustls::TlsAcceptor::from(config)
+            .accept(client)
+            .await
+            .map_err(|e| format!("the client refused the proxy's certificate for {host}: {e}"))?;
+        let name = rustls::pki_types::ServerName::try_from(host.to_owned()).map_err(|e| e.to_string())?;
+        let mut upstream = tokio_rustls::TlsConnector::from(self.upstream.clone())
+            .connect(name, upstream)
+            .await
+            .map_err(|e| format!("the upstream's certificate failed verification: {e}"))?;
+        let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+        Ok(())
+    }
 }
 
 /// A parsed request head.
@@ -310,6 +379,21 @@ impl Shared {
                 let _ = client.set_zero_linger();
                 return;
             }
+            Decision::Intercept if head.method == "CONNECT" => {
+                let Ok(upstream) = self.connect(&host, port).await else {
+                    self.record(&head.method, &target, 502, "upstream unreachable");
+                    let _ = refuse(&mut client, 502, &[]).await;
+                    return;
+                };
+                self.record(&head.method, &target, 200, "allowed, TLS intercepted and re-signed by the proxy's CA");
+                if client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n").await.is_ok() {
+                    if let Err(problem) = self.interception.relay(&host, client, upstream).await {
+                        self.log.error(format!("TLS interception of {target}: {problem}"));
+                    }
+                }
+                return;
+            }
+            Decision::Intercept => {}
         }
         let upstream = match self.connect(&host, port).await {
             Ok(upstream) => upstream,

@@ -24,7 +24,7 @@ use openidconnect::core::{
 };
 use openidconnect::{
     AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet, IssuerUrl,
-    JsonWebKeySetUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, TokenResponse, TokenUrl,
+    JsonWebKey, JsonWebKeySetUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, TokenResponse, TokenUrl,
 };
 use url::Url;
 
@@ -61,7 +61,21 @@ pub struct RpSettings {
     /// A defect to reproduce: the redirect URI the RP sends with the code, when it differs from the
     /// one it sent in the authorization request.
     pub token_redirect_uri: Option<String>,
+    /// How often the RP repeats a token request that timed out, with the same code (default 0).
+    #[serde(default)]
+    pub token_retries: u8,
+    /// Fetch the JWKS again when an ID token names a key it does not hold (default true; false
+    /// reproduces RPs that break when the IdP rotates its key).
+    #[serde(default = "yes")]
+    pub refetch_jwks_on_unknown_kid: bool,
 }
+
+fn yes() -> bool {
+    true
+}
+
+/// How far in the future an ID token's `iat` may be (the RP's clock-skew allowance).
+pub const ALLOWED_CLOCK_SKEW_SECS: i64 = 60;
 
 /// Why an RP could not start.
 #[derive(Debug, thiserror::Error)]
@@ -134,6 +148,30 @@ fn failed(stage: Stage, source: impl Into<BoxError>) -> AuthenticationFailed {
     AuthenticationFailed { stage, source: source.into() }
 }
 
+fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+/// The `kid` in a compact JWT's header.
+fn header_kid(token: &str) -> Option<String> {
+    use base64::Engine;
+    let header = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token.split('.').next()?).ok()?;
+    let header: serde_json::Value = serde_json::from_slice(&header).ok()?;
+    header.get("kid")?.as_str().map(str::to_owned)
+}
+
+/// A request that failed because it timed out (somewhere down its chain).
+fn is_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(error);
+    while let Some(error) = next {
+        if error.downcast_ref::<reqwest::Error>().is_some_and(reqwest::Error::is_timeout) {
+            return true;
+        }
+        next = error.source();
+    }
+    false
+}
+
 /// The reference RP: axum + openidconnect + reqwest.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ReferenceRp;
@@ -183,13 +221,17 @@ pub fn back_channel_client(settings: &RpSettings) -> reqwest::Result<reqwest::Cl
     let builder = reqwest::Client::builder()
         .use_rustls_tls()
         .tls_built_in_root_certs(false)
-        .add_root_certificate(reqwest::Certificate::from_pem(settings.trusted_ca_pem.as_bytes())?)
+        .tls_built_in_root_certs(false)
         .dns_resolver(Arc::new(settings.hosts.clone()))
         .redirect(reqwest::redirect::Policy::none())
         // One connection per call, so every call shows in the proxy's log, deterministically.
         .pool_max_idle_per_host(0)
         .connect_timeout(settings.timeout)
         .timeout(settings.timeout);
+    let mut builder = builder;
+    for certificate in reqwest::Certificate::from_pem_bundle(settings.trusted_ca_pem.as_bytes())? {
+        builder = builder.add_root_certificate(certificate);
+    }
     let builder = match &settings.proxy {
         Some(proxy) => {
             let no_proxy = settings.no_proxy.as_deref().and_then(reqwest::NoProxy::from_string);
@@ -331,32 +373,65 @@ impl Inner {
         };
         let endpoints = self.endpoints().await?;
         let client = self.client(&endpoints);
-        let mut request =
-            client.exchange_code(AuthorizationCode::new(code.clone())).set_pkce_verifier(pending.verifier);
-        if let Some(uri) = &self.settings.token_redirect_uri {
-            request = request.set_redirect_uri(Cow::Owned(
-                RedirectUrl::new(uri.clone()).map_err(|e| failed(Stage::ExchangingTokens, e))?,
-            ));
-        }
-        let tokens = request.request_async(&self.http).await.map_err(|e| failed(Stage::ExchangingTokens, e))?;
+        let token_redirect_uri = match &self.settings.token_redirect_uri {
+            Some(uri) => Some(RedirectUrl::new(uri.clone()).map_err(|e| failed(Stage::ExchangingTokens, e))?),
+            None => None,
+        };
+        let mut attempts_left = self.settings.token_retries;
+        let tokens = loop {
+            let verifier = PkceCodeVerifier::new(pending.verifier.secret().clone());
+            let mut request = client.exchange_code(AuthorizationCode::new(code.clone())).set_pkce_verifier(verifier);
+            if let Some(uri) = &token_redirect_uri {
+                request = request.set_redirect_uri(Cow::Borrowed(uri));
+            }
+            match request.request_async(&self.http).await {
+                Ok(tokens) => break tokens,
+                Err(error) if attempts_left > 0 && is_timeout(&error) => {
+                    attempts_left -= 1;
+                    self.log.error("token request timed out; retrying with the same code");
+                }
+                Err(error) => return Err(failed(Stage::ExchangingTokens, error)),
+            }
+        };
         let stage = Stage::ValidatingIdToken;
         let id_token =
             tokens.id_token().ok_or_else(|| failed(stage, Rejected("the token response has no id_token".into())))?;
-        let jwks = self.jwks(&endpoints).await?;
+        let mut jwks = self.jwks(&endpoints, false).await?;
+        if self.settings.refetch_jwks_on_unknown_kid {
+            if let Some(kid) = header_kid(&id_token.to_string()) {
+                if !jwks.keys().iter().any(|key| key.key_id().is_some_and(|id| **id == kid)) {
+                    self.log.info(format!(
+                        "the ID token is signed with key {kid}, which the cached JWKS lacks: fetching the JWKS again"
+                    ));
+                    jwks = self.jwks(&endpoints, true).await?;
+                }
+            }
+        }
         let s = &self.settings;
         let verifier = CoreIdTokenVerifier::new_confidential_client(
             ClientId::new(s.client_id.clone()),
             ClientSecret::new(s.client_secret.clone()),
             IssuerUrl::new(s.issuer.clone()).map_err(|e| failed(stage, e))?,
             jwks,
-        );
+        )
+        .set_issue_time_verifier_fn(|iat| {
+            let ahead = iat.timestamp() - unix_now();
+            match ahead > ALLOWED_CLOCK_SKEW_SECS {
+                true => Err(format!("issued in the future: iat is {ahead} s ahead of the RP's clock (allowed skew {ALLOWED_CLOCK_SKEW_SECS} s)")),
+                false => Ok(()),
+            }
+        });
         let claims = id_token.claims(&verifier, &pending.nonce).map_err(|e| failed(stage, e))?;
         Ok(claims.subject().to_string())
     }
 
-    /// The provider's keys: kept from discovery or an earlier fetch, else fetched now.
-    async fn jwks(&self, endpoints: &ProviderEndpoints) -> Result<CoreJsonWebKeySet, AuthenticationFailed> {
-        if let Some(jwks) = self.jwks.lock().expect("rp lock").clone() {
+    /// The provider's keys: kept from discovery or an earlier fetch (unless `refresh`), else fetched now.
+    async fn jwks(
+        &self,
+        endpoints: &ProviderEndpoints,
+        refresh: bool,
+    ) -> Result<CoreJsonWebKeySet, AuthenticationFailed> {
+        if let Some(jwks) = self.jwks.lock().expect("rp lock").clone().filter(|_| !refresh) {
             return Ok(jwks);
         }
         let url = JsonWebKeySetUrl::from_url(endpoints.jwks_uri.clone());

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::chain::RootCause;
-use crate::env::{EnvBuilder, EnvError, Outcome, RpOptions, SsoEnv};
-use crate::idp::{ClientAuthMethod, IdpConfig, TokenEndpoint};
+use crate::env::{BrowserOptions, EnvBuilder, EnvError, IssuerForm, Outcome, RpOptions, SsoEnv, TrustAnchor};
+use crate::idp::{ClientAuthMethod, IdpBehaviour, IdpConfig};
 use crate::proxy::{ProxyPolicy, Rule};
 
 /// One documented failure.
@@ -52,22 +52,13 @@ pub struct Story {
 #[serde(deny_unknown_fields)]
 pub struct Setup {
     #[serde(default)]
-    pub idp: IdpSetup,
+    pub idp: IdpBehaviour,
     #[serde(default)]
     pub proxy: ProxySetup,
     #[serde(default)]
     pub rp: RpSetup,
-}
-
-/// The IdP's side.
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct IdpSetup {
-    /// Client authentication methods the IdP allows for the client (default: both).
-    pub auth_methods: Option<Vec<ClientAuthMethod>>,
-    /// `served` (default) or `refused` (advertised on a port where nothing listens).
     #[serde(default)]
-    pub token_endpoint: TokenEndpoint,
+    pub browser: BrowserOptions,
 }
 
 /// The proxy's policy: first matching rule decides, no match allows.
@@ -101,6 +92,20 @@ pub struct RpSetup {
     pub timeout_ms: Option<u64>,
     /// The RP sends this redirect URI with the code instead of the one it authorized with.
     pub token_redirect_uri: Option<String>,
+    /// Repeat a token request that timed out this often, with the same code (default 0).
+    #[serde(default)]
+    pub token_retries: u8,
+    /// Fetch the JWKS again when an ID token names an unknown key (default true).
+    pub refetch_jwks_on_unknown_kid: Option<bool>,
+    /// Basic credentials the RP presents to the proxy.
+    pub proxy_user: Option<String>,
+    pub proxy_password: Option<String>,
+    /// CAs the RP trusts besides the environment's: `idp-issuer`, `proxy-interception`.
+    #[serde(default)]
+    pub trust: Vec<TrustAnchor>,
+    /// The issuer as the RP is configured with it: `exact` (default) or `trailing-slash`.
+    #[serde(default)]
+    pub issuer: IssuerForm,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -240,12 +245,7 @@ impl Scenario {
     /// The environment this scenario describes.
     pub fn env_builder(&self) -> EnvBuilder {
         let (idp, rp) = (&self.setup.idp, &self.setup.rp);
-        let defaults = IdpConfig::default();
-        let idp_config = IdpConfig {
-            auth_methods: idp.auth_methods.clone().unwrap_or(defaults.auth_methods.clone()),
-            token_endpoint: idp.token_endpoint,
-            ..defaults
-        };
+        let idp_config = IdpConfig { behaviour: idp.clone(), ..IdpConfig::default() };
         let rp_options = RpOptions {
             use_proxy: rp.use_proxy.unwrap_or(true),
             direct_route: rp.direct_route,
@@ -255,11 +255,17 @@ impl Scenario {
             discovery: rp.metadata == Metadata::Discovery,
             timeout: rp.timeout_ms.map_or(RpOptions::default().timeout, Duration::from_millis),
             token_redirect_uri: rp.token_redirect_uri.clone(),
+            token_retries: rp.token_retries,
+            refetch_jwks_on_unknown_kid: rp.refetch_jwks_on_unknown_kid.unwrap_or(true),
+            proxy_credentials: rp.proxy_user.clone().zip(rp.proxy_password.clone()),
+            extra_trust: rp.trust.clone(),
+            issuer_form: rp.issuer,
         };
         SsoEnv::builder()
             .idp(idp_config)
             .proxy_policy(ProxyPolicy { rules: self.setup.proxy.rules.clone() })
             .rp(rp_options)
+            .browser(self.setup.browser.clone())
     }
 
     /// Starts the environment, signs in once, and compares what happened with [`Scenario::expect`].

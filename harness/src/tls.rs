@@ -86,8 +86,18 @@ impl Ca {
 
     /// A server certificate for `host`, signed by this CA, with its key.
     pub fn issue(&self, host: &str) -> Result<ServerCert, TlsError> {
-        let mut params = CertificateParams::new(vec![host.to_owned()]).map_err(TlsError::Certificate)?;
-        params.distinguished_name.push(DnType::CommonName, host);
+        self.issue_for(&[host.to_owned()], false)
+    }
+
+    /// A server certificate naming `hosts` (the first is its common name); `expired`: valid only
+    /// during 2024.
+    pub fn issue_for(&self, hosts: &[String], expired: bool) -> Result<ServerCert, TlsError> {
+        let mut params = CertificateParams::new(hosts.to_vec()).map_err(TlsError::Certificate)?;
+        params.distinguished_name.push(DnType::CommonName, hosts.first().map_or("", String::as_str));
+        if expired {
+            params.not_before = rcgen::date_time_ymd(2024, 1, 1);
+            params.not_after = rcgen::date_time_ymd(2025, 1, 1);
+        }
         let key = KeyPair::generate().map_err(TlsError::Certificate)?;
         let cert = params.signed_by(&key, &self.cert, &self.key).map_err(TlsError::Certificate)?;
         Ok(ServerCert { chain_pem: format!("{}{}", cert.pem(), self.cert.pem()), key_pem: key.serialize_pem() })

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use rstest::rstest;
 use sso_harness::fixtures::{ca, env, env_builder, hosts, idp, proxy};
-use sso_harness::idp::IdpConfig;
+use sso_harness::idp::{IdpBehaviour, IdpConfig};
 use sso_harness::proxy::{Decision, ProxyPolicy};
 use sso_harness::{Ca, ClientAuthMethod, EnvBuilder, Hosts, Idp, Proxy, RootCause, RpOptions, SsoEnv};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -246,7 +246,13 @@ mod the_idp {
     #[rstest]
     #[tokio::test(flavor = "current_thread")]
     async fn a_client_secret_in_the_body_is_refused_when_only_basic_is_allowed(ca: Ca) {
-        let config = IdpConfig { auth_methods: vec![ClientAuthMethod::ClientSecretBasic], ..IdpConfig::default() };
+        let config = IdpConfig {
+            behaviour: IdpBehaviour {
+                auth_methods: Some(vec![ClientAuthMethod::ClientSecretBasic]),
+                ..Default::default()
+            },
+            ..IdpConfig::default()
+        };
         let idp = Idp::start(config, &ca).await.unwrap();
         let http = client(&idp);
         let code = authorize(&idp, &http, &[]).await;
