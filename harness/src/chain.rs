@@ -87,6 +87,14 @@ pub enum RootCause {
     AudienceMismatch,
     NonceMismatch,
     TokenExpired,
+    /// The token's `iat` is ahead of the RP's clock beyond the allowed skew.
+    TokenNotYetValid,
+    /// A required claim (`sub`, `iat`, …) is missing from the ID token.
+    MissingClaim,
+    /// The ID token is not signed (`alg: none`) or uses an algorithm the RP does not allow.
+    DisallowedAlgorithm,
+    /// The IdP answered 5xx.
+    ServerError,
     StateMismatch,
     AccessDenied,
     /// Nothing in the chain was recognised.
@@ -95,7 +103,7 @@ pub enum RootCause {
 
 impl RootCause {
     /// Every kind, for listings and documentation.
-    pub const ALL: [RootCause; 23] = [
+    pub const ALL: [RootCause; 27] = [
         RootCause::ProxyRefusedConnect,
         RootCause::ProxyAuthRequired,
         RootCause::DnsFailure,
@@ -116,6 +124,10 @@ impl RootCause {
         RootCause::AudienceMismatch,
         RootCause::NonceMismatch,
         RootCause::TokenExpired,
+        RootCause::TokenNotYetValid,
+        RootCause::MissingClaim,
+        RootCause::DisallowedAlgorithm,
+        RootCause::ServerError,
         RootCause::StateMismatch,
         RootCause::AccessDenied,
         RootCause::Unclassified,
@@ -174,7 +186,17 @@ const RULES: &[(RootCause, &[&str])] = &[
     (RootCause::ConnectionReset, &["connection reset", "reset by peer"]),
     (RootCause::Timeout, &["timed out", "operation timed out", "i/o timeout", "timeout"]),
     (RootCause::ExpiredCertificate, &["certificate expired", "certificate has expired", "expired certificate"]),
-    (RootCause::HostnameMismatch, &["notvalidforname", "hostname mismatch", "doesn't match", "no subject alternative"]),
+    (
+        RootCause::HostnameMismatch,
+        &[
+            "notvalidforname",
+            "certificate not valid for name",
+            "hostname mismatch",
+            "doesn't match any of the subject alternative names",
+            "no subject alternative",
+            "x509: certificate is valid for",
+        ],
+    ),
     (
         RootCause::UntrustedCertificate,
         &[
@@ -193,10 +215,32 @@ const RULES: &[(RootCause, &[&str])] = &[
     (RootCause::StateMismatch, &["state mismatch", "mismatching_state", "state not equal"]),
     (RootCause::AccessDenied, &["access_denied"]),
     (RootCause::NonceMismatch, &["invalid nonce", "nonce mismatch", "nonce cannot be validated"]),
-    (RootCause::IssuerMismatch, &["invalid issuer", "unexpected jwt issuer", "issued by a different provider"]),
+    (
+        RootCause::IssuerMismatch,
+        &["invalid issuer", "unexpected issuer", "unexpected jwt issuer", "issued by a different provider"],
+    ),
+    (
+        RootCause::MissingClaim,
+        &[
+            "missing field `sub`",
+            "missing field `iat`",
+            "missing field `iss`",
+            "missing field `aud`",
+            "missing field `exp`",
+        ],
+    ),
+    (RootCause::DisallowedAlgorithm, &["no signature found", "disallowed signature algorithm", "unsigned jwt"]),
+    (
+        RootCause::ServerError,
+        &["http status code 50", "status code 50", "500 internal server error", "503 service unavailable"],
+    ),
     (RootCause::AudienceMismatch, &["invalid audiences", "invalid audience", "aud claim"]),
-    (RootCause::TokenExpired, &["expired", "issue time ahead", "issued in the future"]),
-    (RootCause::UnknownKid, &["no matching key", "unable to match key", "kidnotfound", "no key found"]),
+    (RootCause::TokenNotYetValid, &["issued in the future", "issue time ahead", "iat is in the future", "used before"]),
+    (RootCause::TokenExpired, &["expired"]),
+    (
+        RootCause::UnknownKid,
+        &["no matching key", "unable to match key", "kidnotfound", "no key found", "ambiguous key identification"],
+    ),
     (
         RootCause::BadSignature,
         &[
@@ -208,7 +252,13 @@ const RULES: &[(RootCause, &[&str])] = &[
     ),
     (
         RootCause::InvalidTokenResponse,
-        &["failed to parse server response", "expected value at line", "content type was expected"],
+        &[
+            "failed to parse server response",
+            "expected value at line",
+            "content type was expected",
+            "unexpected response content-type",
+            "has no id_token",
+        ],
     ),
 ];
 

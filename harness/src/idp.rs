@@ -147,7 +147,7 @@ pub struct IdpBehaviour {
     pub token_endpoint: TokenEndpoint,
     #[serde(default)]
     pub token_response: TokenResponse,
-    /// The token endpoint answers this much later.
+    /// The token endpoint answers the first token request this much later (a cold node, a pause).
     pub token_delay_ms: Option<u64>,
     #[serde(default)]
     pub id_token: IdTokenFault,
@@ -357,7 +357,7 @@ impl Idp {
         });
         let server = MockServer::builder().start().await;
         mount(&server, &state).await;
-        let tls = Task::spawn(terminate_tls(tls_listener, tls_config, *server.address(), state.log.clone()));
+        let tls = Task::spawn(terminate_tls(tls_listener, tls_config, *server.address()));
         Ok(Idp { endpoints, ca_pem, state, _server: server, _tls: tls, _broken: broken })
     }
 
@@ -417,8 +417,9 @@ async fn mount(server: &MockServer, state: &Arc<State>) {
             .and(path(route))
             .respond_with(move |request: &Request| {
                 let response = state.answer(request, handler(&state, request));
-                match (route, state.config.behaviour.token_delay_ms) {
-                    ("/token", Some(delay)) => response.set_delay(Duration::from_millis(delay)),
+                let first_token_request = route == "/token" && state.count("POST", "/token") == 1;
+                match state.config.behaviour.token_delay_ms {
+                    Some(delay) if first_token_request => response.set_delay(Duration::from_millis(delay)),
                     _ => response,
                 }
             })
@@ -491,6 +492,10 @@ fn basic_credentials(request: &Request) -> Option<(String, String)> {
 }
 
 impl State {
+    fn count(&self, method: &str, path: &str) -> usize {
+        self.requests.lock().expect("idp lock").iter().filter(|r| r.method == method && r.path == path).count()
+    }
+
     fn answer(&self, request: &Request, answer: Answer) -> ResponseTemplate {
         let line = format!("{} {} → {} ({})", request.method, request.url.path(), answer.status, answer.note);
         match answer.status {
@@ -754,17 +759,19 @@ impl State {
 }
 
 /// Accepts TLS on `listener` and relays the plaintext to the wiremock server at `backend`.
-async fn terminate_tls(listener: TcpListener, config: Arc<rustls::ServerConfig>, backend: SocketAddr, log: PartyLog) {
+async fn terminate_tls(listener: TcpListener, config: Arc<rustls::ServerConfig>, backend: SocketAddr) {
     let acceptor = tokio_rustls::TlsAcceptor::from(config);
     while let Ok((stream, _)) = listener.accept().await {
         // Relayed writes are small and split (head, body): without NODELAY, Nagle and delayed ACKs
         // add 40 ms to every POST.
         let _ = stream.set_nodelay(true);
-        let (acceptor, log) = (acceptor.clone(), log.clone());
+        let acceptor = acceptor.clone();
         tokio::spawn(async move {
             let mut tls = match acceptor.accept(stream).await {
                 Ok(tls) => tls,
-                Err(error) => return log.error(format!("TLS handshake failed: {error}")),
+                // Not in the party log: the client has already given up, so recording it would race
+                // with the collection of an outcome.
+                Err(error) => return tracing::warn!(party = "idp", "TLS handshake failed: {error}"),
             };
             if let Ok(mut plain) = TcpStream::connect(backend).await {
                 let _ = plain.set_nodelay(true);

@@ -388,7 +388,9 @@ impl Shared {
                 self.record(&head.method, &target, 200, "allowed, TLS intercepted and re-signed by the proxy's CA");
                 if client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n").await.is_ok() {
                     if let Err(problem) = self.interception.relay(&host, client, upstream).await {
-                        self.log.error(format!("TLS interception of {target}: {problem}"));
+                        // Not in the party log: it happens after the client gave up, so whether it is
+                        // recorded before an outcome is collected would be a race.
+                        tracing::warn!(party = "proxy", "TLS interception of {target}: {problem}");
                     }
                 }
                 return;

@@ -44,14 +44,29 @@ pub fn secrets(text: &str) -> String {
     text
 }
 
-/// [`secrets`], then replaces ports of harness hosts with `[PORT]` so that logs compare across runs.
+/// [`secrets`], then replaces what changes from run to run — ports of harness hosts (`[PORT]`) and
+/// clock readings (`[TIME]`, `[UNIX-TIME]`) — so that logs compare across runs.
 pub fn normalize(text: &str) -> String {
     static PORT: OnceLock<Regex> = OnceLock::new();
     let port = PORT.get_or_init(|| {
         Regex::new(r"\b([a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:test|invalid)|localhost|127\.0\.0\.1)(:|%3A)\d{1,5}\b")
             .expect("valid port rule")
     });
-    port.replace_all(&secrets(text), "$1$2[PORT]").into_owned()
+    let text = port.replace_all(&secrets(text), "$1$2[PORT]").into_owned();
+    static TIMES: OnceLock<Vec<(Regex, &'static str)>> = OnceLock::new();
+    let times = TIMES.get_or_init(|| {
+        [
+            // 2026-11-23 19:12:50.735720036 UTC, 2026-11-23T19:12:50Z
+            (r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d+)?( ?UTC|Z)?", "[TIME]"),
+            // rustls: verification time 1795461470 (UNIX) … (59771870 seconds ago)
+            (r"\b\d{10}\b", "[UNIX-TIME]"),
+            (r"\b\d+ seconds (ago|from now)", "[N] seconds $1"),
+        ]
+        .into_iter()
+        .map(|(pattern, replacement)| (Regex::new(pattern).expect("valid time rule"), replacement))
+        .collect()
+    });
+    times.iter().fold(text, |text, (pattern, replacement)| pattern.replace_all(&text, *replacement).into_owned())
 }
 
 #[cfg(test)]
@@ -70,6 +85,18 @@ mod tests {
     #[test]
     fn jwts_are_replaced_whole() {
         assert_eq!(secrets("token eyJhbGciOi.eyJzdWIi.c2ln end"), "token [JWT] end");
+    }
+
+    #[test]
+    fn clock_readings_are_normalized() {
+        assert_eq!(
+            normalize("expired at 2026-11-23 19:12:50 UTC (current time is 2026-11-23 19:17:50.735 UTC)"),
+            "expired at [TIME] (current time is [TIME])"
+        );
+        assert_eq!(
+            normalize("verification time 1795461470 (UNIX), not valid after 1735689600 (59771870 seconds ago)"),
+            "verification time [UNIX-TIME] (UNIX), not valid after [UNIX-TIME] ([N] seconds ago)"
+        );
     }
 
     #[test]

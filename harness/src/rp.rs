@@ -164,7 +164,11 @@ fn header_kid(token: &str) -> Option<String> {
 fn is_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
     let mut next = Some(error);
     while let Some(error) = next {
-        if error.downcast_ref::<reqwest::Error>().is_some_and(reqwest::Error::is_timeout) {
+        // oauth2 keeps the reqwest error boxed: look through the box too.
+        let reqwest_error = error
+            .downcast_ref::<reqwest::Error>()
+            .or_else(|| error.downcast_ref::<Box<reqwest::Error>>().map(|b| &**b));
+        if reqwest_error.is_some_and(reqwest::Error::is_timeout) {
             return true;
         }
         next = error.source();
@@ -417,7 +421,9 @@ impl Inner {
         .set_issue_time_verifier_fn(|iat| {
             let ahead = iat.timestamp() - unix_now();
             match ahead > ALLOWED_CLOCK_SKEW_SECS {
-                true => Err(format!("issued in the future: iat is {ahead} s ahead of the RP's clock (allowed skew {ALLOWED_CLOCK_SKEW_SECS} s)")),
+                true => Err(format!(
+                    "issued in the future: iat is more than the allowed {ALLOWED_CLOCK_SKEW_SECS} s ahead of the RP's clock"
+                )),
                 false => Ok(()),
             }
         });
