@@ -16,7 +16,8 @@ use sso_harness::{ErrorChain, Scenario, ScenarioError};
 
 const USAGE: &str = "usage: sso-repro run [--format table|json] [--backend in-process|containers] [--scenarios DIR]
        sso-repro list [--scenarios DIR]
-       sso-repro explain ID [--scenarios DIR]";
+       sso-repro explain ID [--scenarios DIR]
+       sso-repro docs [--out DIR] [--scenarios DIR]      (teaching pages; default docs/scenarios)";
 
 struct Args {
     command: String,
@@ -24,6 +25,7 @@ struct Args {
     id: Option<String>,
     json: bool,
     scenarios: PathBuf,
+    out: PathBuf,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -34,7 +36,14 @@ fn parse_args() -> Result<Args, String> {
         Ok("in-process") | Ok("") | Err(_) => false,
         Ok(other) => return Err(format!("SSO_REPRO_BACKEND must be in-process or containers, not {other}")),
     };
-    let mut parsed = Args { command, containers, id: None, json: false, scenarios: default_scenarios_dir() };
+    let mut parsed = Args {
+        command,
+        containers,
+        id: None,
+        json: false,
+        scenarios: default_scenarios_dir(),
+        out: PathBuf::from("docs/scenarios"),
+    };
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--format" => match args.next().as_deref() {
@@ -49,6 +58,7 @@ fn parse_args() -> Result<Args, String> {
                     return Err(format!("--backend takes in-process or containers, not {}", other.unwrap_or("nothing")))
                 }
             },
+            "--out" => parsed.out = args.next().ok_or("--out takes a directory")?.into(),
             "--scenarios" => parsed.scenarios = args.next().ok_or("--scenarios takes a directory")?.into(),
             "-h" | "--help" => return Err(String::new()),
             _ if parsed.command == "explain" && parsed.id.is_none() && !arg.starts_with('-') => parsed.id = Some(arg),
@@ -85,6 +95,7 @@ fn main() -> ExitCode {
     };
     match args.command.as_str() {
         "run" => run(&scenarios, args.json, args.containers),
+        "docs" => write_docs(&args.scenarios, &args.out),
         "list" => {
             for s in &scenarios {
                 println!("{:<48} {:<15} {}", s.id, s.family, s.title);
@@ -287,4 +298,31 @@ fn explain(s: &Scenario, scenarios_dir: &Path) {
 
 fn indent(text: &str) -> String {
     text.lines().map(|line| format!("  {line}")).collect::<Vec<_>>().join("\n")
+}
+
+fn write_docs(scenarios_dir: &Path, out: &Path) -> ExitCode {
+    let snapshots = scenarios_dir.join("..").join("snapshots");
+    let pages = match sso_harness::docs::render(scenarios_dir, &snapshots) {
+        Ok(pages) => pages,
+        Err(error) => return fail(&error),
+    };
+    let written = std::fs::create_dir_all(out).and_then(|()| {
+        for entry in std::fs::read_dir(out)?.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".md") && !pages.contains_key(&name) {
+                std::fs::remove_file(entry.path())?;
+            }
+        }
+        pages.iter().try_for_each(|(name, text)| std::fs::write(out.join(name), text))
+    });
+    match written {
+        Ok(()) => {
+            println!("wrote {} pages to {}", pages.len(), out.display());
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: writing the pages to {} failed: {error}", out.display());
+            ExitCode::FAILURE
+        }
+    }
 }

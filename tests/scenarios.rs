@@ -193,3 +193,28 @@ mod containers {
         assert_eq!(after, (vec![], vec![]), "left behind after the panic");
     }
 }
+
+/// The teaching pages in docs/scenarios are generated from the scenario files and snapshots; a
+/// stale or missing page fails here.
+#[test]
+fn the_teaching_pages_are_up_to_date() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let pages = sso_harness::docs::render(&root.join("scenarios"), &root.join("snapshots")).unwrap();
+    let docs = root.join("docs/scenarios");
+    let mut stale = Vec::new();
+    for (name, text) in &pages {
+        if std::fs::read_to_string(docs.join(name)).ok().as_deref() != Some(text.as_str()) {
+            stale.push(name.clone());
+        }
+    }
+    let extra: Vec<String> = std::fs::read_dir(&docs)
+        .map(|entries| entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect::<Vec<String>>())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|name| name.ends_with(".md") && !pages.contains_key(name))
+        .collect();
+    assert!(
+        stale.is_empty() && extra.is_empty(),
+        "the teaching pages are stale (run `cargo run -- docs`): changed or missing {stale:?}, no longer generated {extra:?}"
+    );
+}

@@ -36,6 +36,7 @@ pub mod agent;
 pub mod chain;
 #[cfg(feature = "containers")]
 pub mod containers;
+pub mod docs;
 pub mod env;
 pub mod fixtures;
 pub mod hosts;

@@ -45,7 +45,8 @@ pub fn secrets(text: &str) -> String {
 }
 
 /// [`secrets`], then replaces what changes from run to run — ports of harness hosts (`[PORT]`) and
-/// clock readings (`[TIME]`, `[UNIX-TIME]`) — so that logs compare across runs.
+/// clock readings (`[TIME]`, `[UNIX-TIME]`), parse positions (`column [N]`) — so that logs compare
+/// across runs and backends.
 pub fn normalize(text: &str) -> String {
     static PORT: OnceLock<Regex> = OnceLock::new();
     let port = PORT.get_or_init(|| {
@@ -61,6 +62,8 @@ pub fn normalize(text: &str) -> String {
             // rustls: verification time 1795461470 (UNIX) … (59771870 seconds ago)
             (r"\b\d{10}\b", "[UNIX-TIME]"),
             (r"\b\d+ seconds (ago|from now)", "[N] seconds $1"),
+            // Parse positions move with the length of URLs (a port's digits) inside the parsed text.
+            (r"\bcolumn:? \d+", "column [N]"),
         ]
         .into_iter()
         .map(|(pattern, replacement)| (Regex::new(pattern).expect("valid time rule"), replacement))
