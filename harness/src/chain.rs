@@ -138,12 +138,14 @@ impl RootCause {
         serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
     }
 
-    /// Classifies a chain by its wording, innermost level first (the most specific words).
+    /// Classifies a chain by its wording, innermost level first (the most specific words). Each
+    /// level is read together with the levels beneath it, so a wording that a log split at `: `
+    /// (`Tunnel failed, got: 403`) still matches.
     pub fn classify<S: AsRef<str>>(levels: &[S]) -> RootCause {
-        let levels: Vec<String> = levels.iter().rev().map(|l| l.as_ref().to_lowercase()).collect();
-        // Rules are ordered: the first whose words appear in a level wins, scanning from the root.
-        for level in &levels {
-            if let Some(cause) = RULES.iter().find(|(_, words)| words.iter().any(|w| level.contains(w))).map(|r| r.0) {
+        let levels: Vec<String> = levels.iter().map(|l| l.as_ref().to_lowercase()).collect();
+        for depth in (0..levels.len()).rev() {
+            let text = levels[depth..].join(": ");
+            if let Some(cause) = RULES.iter().find(|(_, words)| words.iter().any(|w| text.contains(w))).map(|r| r.0) {
                 return cause;
             }
         }

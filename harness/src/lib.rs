@@ -43,6 +43,7 @@ pub mod hosts;
 pub mod idp;
 pub mod keys;
 pub mod log;
+pub mod logchain;
 pub mod party;
 pub mod proxy;
 pub mod redact;
