@@ -169,7 +169,7 @@ impl EnvBuilder {
         let rp = self.launcher.launch(settings).await.map_err(EnvError::Rp)?;
         idp.register_redirect_uri(&rp.redirect_uri());
         let agent = Agent::new(&hosts, &trusted_upstream, &self.browser).map_err(EnvError::Agent)?;
-        Ok(SsoEnv { idp, proxy, rp, hosts, agent })
+        Ok(SsoEnv { idp, proxy, rp, hosts, agent, callbacks: Default::default() })
     }
 }
 
@@ -244,6 +244,8 @@ pub struct SsoEnv {
     pub rp: Box<dyn RunningRp>,
     pub hosts: Hosts,
     agent: Agent,
+    /// Callbacks the browser has made so far.
+    callbacks: std::sync::atomic::AtomicUsize,
 }
 
 impl std::fmt::Debug for SsoEnv {
@@ -261,6 +263,9 @@ impl SsoEnv {
     pub async fn sign_in(&self) -> Outcome {
         let failures_before = self.rp.failures().len();
         let journey = self.agent.sign_in(self.rp.login_url()).await;
+        let callbacks = journey.hops.iter().filter(|hop| hop.url.contains("/callback")).count();
+        let callbacks = self.callbacks.fetch_add(callbacks, std::sync::atomic::Ordering::SeqCst) + callbacks;
+        self.rp.settle(callbacks).await;
         Outcome {
             journey,
             failure: self.rp.failures().into_iter().nth(failures_before),

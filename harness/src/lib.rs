@@ -34,6 +34,7 @@
 
 pub mod agent;
 pub mod chain;
+pub mod command;
 #[cfg(feature = "containers")]
 pub mod containers;
 pub mod docs;
@@ -54,6 +55,7 @@ pub mod tls;
 
 pub use agent::{Agent, Journey};
 pub use chain::{ErrorChain, RootCause};
+pub use command::CommandRp;
 pub use env::{EnvBuilder, EnvError, Outcome, RpOptions, SsoEnv};
 pub use hosts::Hosts;
 pub use idp::{ClientAuthMethod, Idp, IdpConfig};

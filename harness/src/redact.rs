@@ -64,6 +64,8 @@ pub fn normalize(text: &str) -> String {
             (r"\b\d+ seconds (ago|from now)", "[N] seconds $1"),
             // Parse positions move with the length of URLs (a port's digits) inside the parsed text.
             (r"\bcolumn:? \d+", "column [N]"),
+            // Python's urllib3: HTTPSConnectionPool(host='idp.sso.test', port=41234)
+            (r"\bport=\d+", "port=[PORT]"),
         ]
         .into_iter()
         .map(|(pattern, replacement)| (Regex::new(pattern).expect("valid time rule"), replacement))

@@ -85,6 +85,14 @@ pub enum RpError {
     Bind(#[source] std::io::Error),
     #[error("building the RP's HTTP client failed")]
     Client(#[source] reqwest::Error),
+    #[error("writing the RP's settings files failed")]
+    Files(#[source] std::io::Error),
+    #[error("starting the RP under test (`{program}`) failed")]
+    Spawn { program: String, source: std::io::Error },
+    #[error("the RP under test (`{program}`) exited with {status} before it was ready; expected a line `sso-repro-rp ready on port N`; its last lines:{last_lines}")]
+    Exited { program: String, status: String, last_lines: String },
+    #[error("the RP under test (`{program}`) printed no line `sso-repro-rp ready on port N` within {waited:?}; its last lines:{last_lines}")]
+    NotReady { program: String, waited: Duration, last_lines: String },
 }
 
 /// A running RP under test, whatever it is written in.
@@ -97,6 +105,13 @@ pub trait RunningRp: Send + Sync {
     fn failures(&self) -> Vec<ErrorChain>;
     /// What the RP logged so far (secrets redacted).
     fn log(&self) -> Vec<String>;
+    /// Waits, bounded, until the RP has finished with its first `callbacks` callbacks (for an RP in
+    /// another process, whose output arrives after it answered). The reference RP is done when it
+    /// answers.
+    fn settle(&self, callbacks: usize) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        let _ = callbacks;
+        Box::pin(std::future::ready(()))
+    }
 }
 
 /// The future of a starting RP.

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::chain::RootCause;
 use crate::env::{BrowserOptions, EnvBuilder, EnvError, IssuerForm, Outcome, RpOptions, SsoEnv, TrustAnchor};
 use crate::idp::{ClientAuthMethod, IdpBehaviour, IdpConfig};
+use crate::logchain::bare_message;
 use crate::proxy::{ProxyPolicy, Rule};
 
 /// One documented failure.
@@ -295,8 +296,10 @@ impl Scenario {
         let observed_outcome = if outcome.signed_in() { ExpectedOutcome::SignedIn } else { ExpectedOutcome::Failed };
         differ("outcome", format!("{:?}", expect.outcome), format!("{observed_outcome:?}"));
         if let Some(wrapper) = &expect.wrapper {
-            let observed = outcome.failure.as_ref().map_or("(no RP failure)".to_owned(), |f| f.wrapper().to_owned());
-            differ("wrapper", wrapper.clone(), observed);
+            // Compared without an exception class, case or final full stop, so that a Java
+            // `…AuthenticationFailedException: Exchanging authorization tokens failed.` matches too.
+            let observed = outcome.failure.as_ref().map_or("(no RP failure)".to_owned(), |f| bare_message(f.wrapper()));
+            differ("wrapper", bare_message(wrapper), observed);
         }
         if let Some(cause) = expect.root_cause {
             let observed = outcome.root_cause().map_or("(no RP failure)".to_owned(), |c| c.name());
