@@ -152,3 +152,52 @@ s.serve_forever()
     assert!(transcript.contains("printed no error chain that sso-repro can read"), "{transcript}");
     assert!(transcript.contains("oops, something odd happened"), "{transcript}");
 }
+
+/// The third way: a container image of the RP under test, on the containers backend, under the same
+/// contract. No image can be pulled here, so the workspace's own static image stands in, running the
+/// reference RP in its `contract-rp` mode (settings from the contract's files and variables only).
+#[cfg(feature = "containers")]
+mod image_rp {
+    use super::*;
+    use sso_harness::containers::ContainerBackend;
+    use sso_harness::env::RpImage;
+
+    #[rstest]
+    #[tokio::test(flavor = "current_thread")]
+    async fn the_catalog_holds_for_an_rp_image(
+        #[values(
+            "proxy-denies-connect-to-token-endpoint",
+            "proxy-requires-authentication",
+            "proxy-cannot-reach-idp-502",
+            "wrong-client-secret-invalid-client",
+            "idp-certificate-from-untrusted-ca"
+        )]
+        id: &str,
+    ) {
+        let backend =
+            ContainerBackend::connect().await.unwrap_or_else(|error| panic!("{}", ErrorChain::from_error(&error)));
+        let (name, tag) = backend.party_image();
+        let image = RpImage { name, tag, command: vec!["contract-rp".to_owned()], label: "image-rp".to_owned() };
+        let scenario = Scenario::load(&root().join(format!("scenarios/{id}.toml"))).unwrap();
+
+        let run = scenario
+            .run_in_containers_with(scenario.env_builder().rp_image(image), &backend)
+            .await
+            .unwrap_or_else(|error| panic!("{}", ErrorChain::from_error(&error)));
+
+        let transcript = run.outcome.transcript();
+        assert!(
+            run.passed(),
+            "scenario {id} did not behave as documented with an RP image:\n{}\n\n{transcript}",
+            run.mismatches.iter().map(|m| format!("  - {m}")).collect::<Vec<_>>().join("\n"),
+        );
+        insta::with_settings!({
+            snapshot_path => root().join("snapshots"),
+            prepend_module_to_snapshot => false,
+            description => format!("{} — with an RP image under the contract", scenario.title),
+            omit_expression => true,
+        }, {
+            insta::assert_snapshot!(format!("{id}.image-rp"), transcript);
+        });
+    }
+}

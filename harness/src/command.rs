@@ -39,6 +39,21 @@ pub const READY_PREFIX: &str = "sso-repro-rp ready on port ";
 pub const SIGNED_IN: &str = "sso-repro-rp: signed in";
 /// The line an external RP prints after a callback that failed (after its error).
 pub const SIGN_IN_FAILED: &str = "sso-repro-rp: sign-in failed";
+static PRINT_VERDICTS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// From now on, the reference RP of this process prints the contract's verdict lines after each
+/// callback (the `sso-party contract-rp` mode).
+pub fn print_verdicts() {
+    PRINT_VERDICTS.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Prints the verdict on a callback, when [`print_verdicts`] was called.
+pub(crate) fn verdict(signed_in: bool) {
+    if PRINT_VERDICTS.load(std::sync::atomic::Ordering::SeqCst) {
+        println!("{}", if signed_in { SIGNED_IN } else { SIGN_IN_FAILED });
+    }
+}
+
 /// How long the harness waits for an RP's verdict on a callback.
 const SETTLE_WITHIN: Duration = Duration::from_secs(5);
 
@@ -142,14 +157,20 @@ impl Drop for TempDir {
     }
 }
 
-/// The settings as the environment variables of the contract.
-fn environment(settings: &RpSettings, ca_file: &str, settings_file: &str) -> Vec<(&'static str, String)> {
+/// The settings as the environment variables of the contract. `proxy_by_address`: replace the
+/// harness name of the proxy with 127.0.0.1 (for a program that does not share the harness's names).
+pub(crate) fn environment(
+    settings: &RpSettings,
+    ca_file: &str,
+    settings_file: &str,
+    proxy_by_address: bool,
+) -> Vec<(&'static str, String)> {
     let endpoint = |pick: fn(&crate::idp::ProviderEndpoints) -> &Url| {
         settings.endpoints.as_ref().map(|e| pick(e).to_string()).unwrap_or_default()
     };
     let proxy = settings.proxy.clone().map(|mut proxy| {
         // An external program does not share the harness's names: give it the proxy by address.
-        if proxy.host_str() == Some(crate::hosts::PROXY_HOST) {
+        if proxy_by_address && proxy.host_str() == Some(crate::hosts::PROXY_HOST) {
             let _ = proxy.set_host(Some("127.0.0.1"));
         }
         proxy
@@ -197,7 +218,7 @@ impl RunningCommandRp {
         {
             command.env_remove(variable);
         }
-        command.envs(environment(&settings, &ca_file, &settings_file));
+        command.envs(environment(&settings, &ca_file, &settings_file, true));
         let mut child = command.spawn().map_err(|source| RpError::Spawn { program: rp.described(), source })?;
         let output = Output::default();
         let readers = [
@@ -232,8 +253,41 @@ impl RunningCommandRp {
     }
 
     fn verdicts(&self) -> usize {
-        self.output.lines().iter().filter(|l| l.trim() == SIGNED_IN || l.trim() == SIGN_IN_FAILED).count()
+        verdicts(&self.output.lines())
     }
+}
+
+/// How many callbacks an RP has given its verdict on.
+pub fn verdicts(lines: &[String]) -> usize {
+    lines.iter().filter(|l| l.trim() == SIGNED_IN || l.trim() == SIGN_IN_FAILED).count()
+}
+
+/// One chain per `sign-in failed` verdict, read from the lines printed since the verdict before.
+pub fn failures_from_lines(lines: &[String]) -> Vec<ErrorChain> {
+    let mut failures = Vec::new();
+    let mut since: Vec<&String> = Vec::new();
+    for line in lines {
+        match line.trim() {
+            SIGNED_IN => since.clear(),
+            SIGN_IN_FAILED => {
+                let chain = crate::logchain::chain_from_log(&since).unwrap_or_else(|| ErrorChain {
+                    levels: vec![
+                        "the RP said the sign-in failed, but printed no error chain that sso-repro can read".to_owned()
+                    ],
+                });
+                failures.push(chain);
+                since.clear();
+            }
+            _ => since.push(line),
+        }
+    }
+    failures
+}
+
+/// An RP's lines without stack frames (indented lines) and without its readiness line.
+pub fn log_without_frames(lines: Vec<String>) -> Vec<String> {
+    let frame = |l: &String| l.starts_with([' ', '\t']) || l.starts_with(READY_PREFIX) || l.trim().is_empty();
+    lines.into_iter().filter(|l| !frame(l)).collect()
 }
 
 impl RunningRp for RunningCommandRp {
@@ -245,33 +299,12 @@ impl RunningRp for RunningCommandRp {
         format!("http://{RP_HOST}:{}/callback", self.port)
     }
 
-    /// One chain per `sign-in failed` verdict, read from the lines printed since the verdict before.
     fn failures(&self) -> Vec<ErrorChain> {
-        let mut failures = Vec::new();
-        let mut since = Vec::new();
-        for line in self.output.lines() {
-            match line.trim() {
-                SIGNED_IN => since.clear(),
-                SIGN_IN_FAILED => {
-                    let chain = crate::logchain::chain_from_log(&since).unwrap_or_else(|| ErrorChain {
-                        levels: vec![
-                            "the RP said the sign-in failed, but printed no error chain that sso-repro can read"
-                                .to_owned(),
-                        ],
-                    });
-                    failures.push(chain);
-                    since.clear();
-                }
-                _ => since.push(line),
-            }
-        }
-        failures
+        failures_from_lines(&self.output.lines())
     }
 
-    /// Its lines without stack frames (indented lines), without the readiness line.
     fn log(&self) -> Vec<String> {
-        let frame = |l: &String| l.starts_with([' ', '\t']) || l.starts_with(READY_PREFIX) || l.trim().is_empty();
-        self.output.lines().into_iter().filter(|l| !frame(l)).collect()
+        log_without_frames(self.output.lines())
     }
 
     fn settle(&self, callbacks: usize) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {

@@ -333,6 +333,8 @@ pub struct ContainerEnv {
     id: String,
     parties: Vec<Party>,
     networks: Vec<String>,
+    /// The RP is an image under the external-RP contract: its verdicts and chains are in its stdout.
+    rp_under_contract: bool,
     /// The browser, through the gateway (set once the proxy runs).
     agent: Option<Agent>,
     rp_login: Url,
@@ -411,6 +413,44 @@ impl ContainerBackend {
     }
 }
 
+impl ContainerBackend {
+    /// Starts an RP image under the external-RP contract on `network`, as `rp.sso.test:8080`.
+    async fn start_image_rp(
+        &self,
+        image: &crate::env::RpImage,
+        network: &str,
+        settings: &crate::rp::RpSettings,
+        labels: &HashMap<String, String>,
+    ) -> Result<Party, ContainersError> {
+        let (ca_file, settings_file) = ("/sso/trusted-ca.pem", "/sso/settings.json");
+        let stdout = Stdout::default();
+        let consumer = stdout.clone();
+        let mut generic = GenericImage::new(&image.name, &image.tag)
+            .with_wait_for(WaitFor::message_on_stdout(crate::command::READY_PREFIX))
+            .with_network(network)
+            .with_hostname(RP_HOST)
+            .with_env_var("SSO_LISTEN_PORT", RP_PORT.to_string())
+            .with_copy_to(ca_file, settings.trusted_ca_pem.clone().into_bytes())
+            .with_copy_to(settings_file, serde_json::to_vec(settings).expect("settings serialize"))
+            .with_labels(labels.clone())
+            .with_startup_timeout(STARTUP)
+            .with_log_consumer(move |frame: &LogFrame| consumer.accept(frame))
+            .with_cmd(image.command.clone());
+        for (name, value) in crate::command::environment(settings, ca_file, settings_file, false) {
+            generic = generic.with_env_var(name, value);
+        }
+        let container = generic.start().await.map_err(|source| ContainersError::Start { party: "rp", source })?;
+        Ok(Party { name: "rp", host: RP_HOST, container, stdout })
+    }
+
+    /// The workspace's own party image (for standing in as "your RP image").
+    pub fn party_image(&self) -> (String, String) {
+        use testcontainers::Image;
+        let (name, tag) = (self.image.name().to_owned(), self.image.tag().to_owned());
+        (name, tag)
+    }
+}
+
 impl EnvBuilder {
     /// Starts this environment on the containers backend.
     pub async fn start_in_containers(self, backend: &ContainerBackend) -> Result<ContainerEnv, ContainersError> {
@@ -427,6 +467,7 @@ impl EnvBuilder {
             parties: Vec::new(),
             networks: Vec::new(),
             agent: None,
+            rp_under_contract: false,
             rp_login: Url::parse(&format!("http://{RP_HOST}:{RP_PORT}/login")).expect("URL"),
         };
         for (name, internal) in [(&front, false), (&idp_net, true), (&egress, true)] {
@@ -486,7 +527,13 @@ impl EnvBuilder {
         let trust = Trust { env_ca: ca.pem(), idp_issuer: &idp_issuer_pem, proxy_interception: &interception_pem };
         let settings = self.rp.settings(&self.idp, &endpoints, &trust, PROXY_PORT, Hosts::system());
 
-        let rp = backend.start_party("rp", RP_HOST, &egress, &PartyConfig::Rp { settings }, &labels, None).await?;
+        let rp = match &self.rp_image {
+            None => backend.start_party("rp", RP_HOST, &egress, &PartyConfig::Rp { settings }, &labels, None).await?,
+            Some(image) => {
+                env.rp_under_contract = true;
+                backend.start_image_rp(image, &egress, &settings, &labels).await?
+            }
+        };
         let rp_id = rp.container.id().to_owned();
         env.parties.push(rp);
         if self.rp.direct_route {
@@ -525,6 +572,9 @@ impl ContainerEnv {
     /// The browser signs in at the RP; returns what every party recorded, with each party's log as
     /// its container printed it.
     pub async fn sign_in(&self) -> Result<Outcome, ContainersError> {
+        if self.rp_under_contract {
+            return self.sign_in_with_contract_rp().await;
+        }
         let failures_before = self.records(RP_HOST).await?.rp_failures.len();
         let journey = self.agent().sign_in(self.rp_login.clone()).await;
         let (idp, proxy, rp) =
@@ -535,6 +585,37 @@ impl ContainerEnv {
             idp_requests: idp.idp_requests,
             proxy_entries: proxy.proxy_entries,
             rp_log: self.party("rp").stdout.wait_for("rp", rp.lines.len()).await?,
+            idp_log: self.party("idp").stdout.wait_for("idp", idp.lines.len()).await?,
+            proxy_log: self.party("proxy").stdout.wait_for("proxy", proxy.lines.len()).await?,
+        })
+    }
+}
+
+impl ContainerEnv {
+    /// Like [`ContainerEnv::sign_in`], for an RP image under the external-RP contract: its verdict
+    /// and its chain come from its stdout.
+    async fn sign_in_with_contract_rp(&self) -> Result<Outcome, ContainersError> {
+        let rp = self.party("rp");
+        let before = crate::command::verdicts(&rp.stdout.lines());
+        let failures_before = crate::command::failures_from_lines(&rp.stdout.lines()).len();
+        let journey = self.agent().sign_in(self.rp_login.clone()).await;
+        let callbacks = journey.hops.iter().filter(|hop| hop.url.contains("/callback")).count();
+        let deadline = Instant::now() + RECORDS_WAIT;
+        loop {
+            let arrived = rp.stdout.arrived.notified();
+            if crate::command::verdicts(&rp.stdout.lines()) >= before + callbacks || Instant::now() >= deadline {
+                break;
+            }
+            let _ = tokio::time::timeout_at(deadline.into(), arrived).await;
+        }
+        let (idp, proxy) = (self.records(IDP_HOST).await?, self.records(PROXY_HOST).await?);
+        let lines = rp.stdout.lines();
+        Ok(Outcome {
+            journey,
+            failure: crate::command::failures_from_lines(&lines).into_iter().nth(failures_before),
+            idp_requests: idp.idp_requests,
+            proxy_entries: proxy.proxy_entries,
+            rp_log: crate::command::log_without_frames(lines),
             idp_log: self.party("idp").stdout.wait_for("idp", idp.lines.len()).await?,
             proxy_log: self.party("proxy").stdout.wait_for("proxy", proxy.lines.len()).await?,
         })
@@ -566,8 +647,17 @@ impl Drop for ContainerEnv {
 impl Scenario {
     /// [`Scenario::run`] on the containers backend.
     pub async fn run_in_containers(&self, backend: &ContainerBackend) -> Result<Run, ContainersError> {
+        self.run_in_containers_with(self.env_builder(), backend).await
+    }
+
+    /// [`Scenario::run_in_containers`] with a builder the caller adjusted (e.g. an RP image).
+    pub async fn run_in_containers_with(
+        &self,
+        builder: EnvBuilder,
+        backend: &ContainerBackend,
+    ) -> Result<Run, ContainersError> {
         let started = Instant::now();
-        let env = self.env_builder().start_in_containers(backend).await?;
+        let env = builder.start_in_containers(backend).await?;
         let outcome = env.sign_in().await?;
         let elapsed = started.elapsed();
         let mismatches = self.check(&outcome);

@@ -101,6 +101,10 @@ pub enum EnvError {
     Rp(#[source] RpError),
     #[error("building the user agent failed")]
     Agent(#[source] reqwest::Error),
+    #[error(
+        "the RP image {0} runs only on the containers backend: use start_in_containers (cargo feature `containers`)"
+    )]
+    ImageNeedsContainers(String),
 }
 
 /// Builds an [`SsoEnv`].
@@ -110,6 +114,7 @@ pub struct EnvBuilder {
     pub(crate) proxy: ProxyPolicy,
     pub(crate) rp: RpOptions,
     pub(crate) browser: BrowserOptions,
+    pub(crate) rp_image: Option<RpImage>,
     launcher: Arc<dyn LaunchRp>,
 }
 
@@ -120,6 +125,7 @@ impl Default for EnvBuilder {
             proxy: ProxyPolicy::allow_all(),
             rp: RpOptions::default(),
             browser: BrowserOptions::default(),
+            rp_image: None,
             launcher: Arc::new(ReferenceRp),
         }
     }
@@ -147,6 +153,12 @@ impl EnvBuilder {
         self
     }
 
+    /// A container image as the RP under test (containers backend only).
+    pub fn rp_image(mut self, image: RpImage) -> Self {
+        self.rp_image = Some(image);
+        self
+    }
+
     /// How the browser behaves.
     pub fn browser(mut self, options: BrowserOptions) -> Self {
         self.browser = options;
@@ -154,6 +166,9 @@ impl EnvBuilder {
     }
 
     pub async fn start(self) -> Result<SsoEnv, EnvError> {
+        if let Some(image) = &self.rp_image {
+            return Err(EnvError::ImageNeedsContainers(format!("{}:{}", image.name, image.tag)));
+        }
         let hosts = Hosts::harness();
         let ca = Ca::new("sso-repro test CA").map_err(EnvError::Ca)?;
         let idp = Idp::start(self.idp, &ca).await.map_err(EnvError::Idp)?;
@@ -222,6 +237,19 @@ impl RpOptions {
             refetch_jwks_on_unknown_kid: self.refetch_jwks_on_unknown_kid,
         }
     }
+}
+
+/// A container image of an RP under test (the containers backend): started with the external-RP
+/// contract's environment (see [`crate::command`]), `SSO_LISTEN_PORT`, and the CA and settings files
+/// copied in; it must listen on every address on that port.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RpImage {
+    pub name: String,
+    pub tag: String,
+    /// The command (arguments to its entrypoint), if any.
+    pub command: Vec<String>,
+    /// A name for reports and snapshots.
+    pub label: String,
 }
 
 /// How the browser behaves.

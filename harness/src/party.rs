@@ -80,10 +80,29 @@ pub enum PartyError {
     Rp(#[source] RpError),
     #[error("serving the records endpoint failed")]
     Admin(#[source] std::io::Error),
+    #[error("reading the RP settings file named by SSO_SETTINGS_FILE failed")]
+    Settings(#[source] std::io::Error),
 }
 
 fn any(port: u16) -> SocketAddr {
     SocketAddr::from(([0, 0, 0, 0], port))
+}
+
+/// Serves the reference RP under the external-RP contract of [`crate::command`]: settings from the
+/// JSON file in `SSO_SETTINGS_FILE`, listening on `SSO_LISTEN_PORT` (default 8080) on every address,
+/// the readiness line, and a verdict line after each callback. This is how the workspace's own image
+/// stands in for "a container image of your RP" (no other image can be built without a registry).
+pub async fn serve_contract_rp() -> Result<(), PartyError> {
+    let file = std::env::var("SSO_SETTINGS_FILE").unwrap_or_default();
+    let text = std::fs::read_to_string(&file).map_err(PartyError::Settings)?;
+    let settings: RpSettings = serde_json::from_str(&text).map_err(|e| PartyError::Settings(e.into()))?;
+    let port = std::env::var("SSO_LISTEN_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(RP_PORT);
+    crate::log::echo_to_stdout("rp");
+    crate::command::print_verdicts();
+    let _rp = RunningReferenceRp::bind(any(port), settings).await.map_err(PartyError::Rp)?;
+    println!("{}{port}", crate::command::READY_PREFIX);
+    std::future::pending::<()>().await;
+    Ok(())
 }
 
 /// Serves one party until the process is stopped.

@@ -503,12 +503,17 @@ async fn callback(
     match rp.finish(session.as_deref(), &params).await {
         Ok(subject) => {
             rp.log.info(format!("signed in as {subject}"));
+            crate::command::verdict(true);
             (
                 StatusCode::OK,
                 Html(format!("<!DOCTYPE html>\n<html><body><h1>Signed in as {subject}</h1></body></html>\n")),
             )
                 .into_response()
         }
-        Err(failure) => rp.fail(failure),
+        Err(failure) => {
+            let page = rp.fail(failure);
+            crate::command::verdict(false);
+            page
+        }
     }
 }

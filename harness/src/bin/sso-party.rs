@@ -6,6 +6,16 @@ use std::process::ExitCode;
 use sso_harness::party::{self, PartyConfig, CONFIG_VAR};
 
 fn main() -> ExitCode {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime");
+    if std::env::args().nth(1).as_deref() == Some("contract-rp") {
+        return match runtime.block_on(party::serve_contract_rp()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("sso-party: {}", sso_harness::ErrorChain::from_error(&error));
+                ExitCode::FAILURE
+            }
+        };
+    }
     let config: PartyConfig = match std::env::var(CONFIG_VAR).map(|json| serde_json::from_str(&json)) {
         Ok(Ok(config)) => config,
         Ok(Err(error)) => {
@@ -17,7 +27,6 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime");
     match runtime.block_on(party::serve(config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
