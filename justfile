@@ -27,9 +27,11 @@ lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
 
-# Measure start-up, sign-in and catalog times (release build)
+# Measure start-up, sign-in, catalog times and RSS, side by side with oidc-provider-mock; then the containers backend
 bench:
+    python3 -m pip install --quiet oidc-provider-mock
     cargo bench --bench harness
+    cargo bench --features containers --bench containers
 
 # Run every scenario on the containers backend too (needs a Docker engine)
 test-containers:
