@@ -169,7 +169,10 @@ fn main() {
             false => {
                 let theirs = median(theirs);
                 println!("  oidc-provider-mock 0.3 (PyPI, Python)            {:>10}   (5 runs)", ms(theirs));
-                println!("  ratio                                          {:>9.0}×", theirs.as_secs_f64() / ours.as_secs_f64());
+                println!(
+                    "  ratio                                          {:>9.0}×",
+                    theirs.as_secs_f64() / ours.as_secs_f64()
+                );
             }
         }
     });

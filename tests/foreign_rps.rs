@@ -4,6 +4,8 @@
 //! its error chain back from what it prints, and each scenario's single root-cause kind must hold
 //! for every RP. Each RP keeps its own snapshot of its own words.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -67,12 +69,6 @@ async fn the_catalog_holds_for_foreign_rps(
         .run_with(scenario.env_builder().launcher(rp(rp_name)))
         .await
         .unwrap_or_else(|error| panic!("{}", ErrorChain::from_error(&error)));
-    let transcript = run.outcome.transcript();
-    assert!(
-        run.passed(),
-        "scenario {id} did not behave as documented with the {rp_name} RP:\n{}\n\n{transcript}",
-        run.mismatches.iter().map(|m| format!("  - {m}")).collect::<Vec<_>>().join("\n"),
-    );
     if (rp_name, id) == ("java", "proxy-denies-connect-to-token-endpoint") {
         // The words of the Jira support article, exactly.
         let chain = run.outcome.failure.as_ref().expect("a failure");
@@ -81,14 +77,7 @@ async fn the_catalog_holds_for_foreign_rps(
             r#"java.io.IOException: Unable to tunnel through proxy. Proxy returns "HTTP/1.1 403 Forbidden""#
         );
     }
-    insta::with_settings!({
-        snapshot_path => root().join("snapshots"),
-        prepend_module_to_snapshot => false,
-        description => format!("{} — with the {rp_name} RP", scenario.title),
-        omit_expression => true,
-    }, {
-        insta::assert_snapshot!(format!("{id}.{rp_name}"), transcript);
-    });
+    common::assert_documented(&scenario, &run, &format!("{id}.{rp_name}"), &format!("with the {rp_name} RP"));
 }
 
 fn happy_path() -> Scenario {
@@ -185,19 +174,6 @@ mod image_rp {
             .await
             .unwrap_or_else(|error| panic!("{}", ErrorChain::from_error(&error)));
 
-        let transcript = run.outcome.transcript();
-        assert!(
-            run.passed(),
-            "scenario {id} did not behave as documented with an RP image:\n{}\n\n{transcript}",
-            run.mismatches.iter().map(|m| format!("  - {m}")).collect::<Vec<_>>().join("\n"),
-        );
-        insta::with_settings!({
-            snapshot_path => root().join("snapshots"),
-            prepend_module_to_snapshot => false,
-            description => format!("{} — with an RP image under the contract", scenario.title),
-            omit_expression => true,
-        }, {
-            insta::assert_snapshot!(format!("{id}.image-rp"), transcript);
-        });
+        common::assert_documented(&scenario, &run, &format!("{id}.image-rp"), "with an RP image under the contract");
     }
 }

@@ -1,6 +1,8 @@
 //! Every scenario file is a test: it runs on the in-process backend, must produce its documented
 //! outcome (wrapper and root cause included), and keeps a snapshot of every party's normalized log.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use rstest::rstest;
@@ -12,21 +14,7 @@ async fn scenario(#[files("scenarios/**/*.toml")] path: PathBuf) {
     let scenario =
         Scenario::load(&path).unwrap_or_else(|error| panic!("{}", sso_harness::ErrorChain::from_error(&error)));
     let run = scenario.run().await.expect("the environment starts");
-    let transcript = run.outcome.transcript();
-    assert!(
-        run.passed(),
-        "scenario {} did not behave as documented:\n{}\n\n{transcript}",
-        scenario.id,
-        run.mismatches.iter().map(|m| format!("  - {m}")).collect::<Vec<_>>().join("\n"),
-    );
-    insta::with_settings!({
-        snapshot_path => Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots"),
-        prepend_module_to_snapshot => false,
-        description => scenario.title.clone(),
-        omit_expression => true,
-    }, {
-        insta::assert_snapshot!(scenario.id.clone(), transcript);
-    });
+    common::assert_documented(&scenario, &run, &scenario.id, "");
 }
 
 /// A malformed scenario gets one clear error that names the file and the field.
@@ -141,26 +129,12 @@ mod containers {
             .run_in_containers(&backend)
             .await
             .unwrap_or_else(|error| panic!("{}", ErrorChain::from_error(&error)));
-        let transcript = run.outcome.transcript();
-        assert!(
-            run.passed(),
-            "scenario {} did not behave as documented on containers:\n{}\n\n{transcript}",
-            scenario.id,
-            run.mismatches.iter().map(|m| format!("  - {m}")).collect::<Vec<_>>().join("\n"),
-        );
         // One snapshot for both backends, unless the scenario says why the text differs.
         let name = match &scenario.containers_snapshot_differs {
             Some(_) => format!("{}.containers", scenario.id),
             None => scenario.id.clone(),
         };
-        insta::with_settings!({
-            snapshot_path => Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots"),
-            prepend_module_to_snapshot => false,
-            description => scenario.title.clone(),
-            omit_expression => true,
-        }, {
-            insta::assert_snapshot!(name, transcript);
-        });
+        crate::common::assert_documented(&scenario, &run, &name, "");
     }
 
     #[tokio::test(flavor = "current_thread")]
