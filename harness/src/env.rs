@@ -38,6 +38,8 @@ pub struct RpOptions {
     pub token_retries: u8,
     /// See [`RpSettings::refetch_jwks_on_unknown_kid`].
     pub refetch_jwks_on_unknown_kid: bool,
+    /// See [`RpSettings::regenerate_pkce_verifier`].
+    pub regenerate_pkce_verifier: bool,
     /// Basic credentials the RP presents to the proxy.
     pub proxy_credentials: Option<(String, String)>,
     /// Certificate authorities the RP trusts besides the environment's.
@@ -80,6 +82,7 @@ impl Default for RpOptions {
             token_redirect_uri: None,
             token_retries: 0,
             refetch_jwks_on_unknown_kid: true,
+            regenerate_pkce_verifier: false,
             proxy_credentials: None,
             extra_trust: Vec::new(),
             issuer_form: IssuerForm::Exact,
@@ -235,6 +238,7 @@ impl RpOptions {
             token_redirect_uri: self.token_redirect_uri.clone(),
             token_retries: self.token_retries,
             refetch_jwks_on_unknown_kid: self.refetch_jwks_on_unknown_kid,
+            regenerate_pkce_verifier: self.regenerate_pkce_verifier,
         }
     }
 }

@@ -68,6 +68,10 @@ pub struct RpSettings {
     /// reproduces RPs that break when the IdP rotates its key).
     #[serde(default = "yes")]
     pub refetch_jwks_on_unknown_kid: bool,
+    /// A defect to reproduce: the RP makes a new PKCE verifier at the callback instead of using the
+    /// one whose challenge it sent (default false).
+    #[serde(default)]
+    pub regenerate_pkce_verifier: bool,
 }
 
 fn yes() -> bool {
@@ -398,7 +402,10 @@ impl Inner {
         };
         let mut attempts_left = self.settings.token_retries;
         let tokens = loop {
-            let verifier = PkceCodeVerifier::new(pending.verifier.secret().clone());
+            let verifier = match self.settings.regenerate_pkce_verifier {
+                true => PkceCodeChallenge::new_random_sha256().1,
+                false => PkceCodeVerifier::new(pending.verifier.secret().clone()),
+            };
             let mut request = client.exchange_code(AuthorizationCode::new(code.clone())).set_pkce_verifier(verifier);
             if let Some(uri) = &token_redirect_uri {
                 request = request.set_redirect_uri(Cow::Borrowed(uri));

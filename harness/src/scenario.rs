@@ -98,6 +98,9 @@ pub struct RpSetup {
     pub token_retries: u8,
     /// Fetch the JWKS again when an ID token names an unknown key (default true).
     pub refetch_jwks_on_unknown_kid: Option<bool>,
+    /// The RP makes a new PKCE verifier at the callback (a defect; default false).
+    #[serde(default)]
+    pub regenerate_pkce_verifier: bool,
     /// Basic credentials the RP presents to the proxy.
     pub proxy_user: Option<String>,
     pub proxy_password: Option<String>,
@@ -258,6 +261,7 @@ impl Scenario {
             token_redirect_uri: rp.token_redirect_uri.clone(),
             token_retries: rp.token_retries,
             refetch_jwks_on_unknown_kid: rp.refetch_jwks_on_unknown_kid.unwrap_or(true),
+            regenerate_pkce_verifier: rp.regenerate_pkce_verifier,
             proxy_credentials: rp.proxy_user.clone().zip(rp.proxy_password.clone()),
             extra_trust: rp.trust.clone(),
             issuer_form: rp.issuer,
