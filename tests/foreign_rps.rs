@@ -166,7 +166,7 @@ mod image_rp {
         let backend =
             ContainerBackend::connect().await.unwrap_or_else(|error| panic!("{}", ErrorChain::from_error(&error)));
         let (name, tag) = backend.party_image();
-        let image = RpImage { name, tag, command: vec!["contract-rp".to_owned()], label: "image-rp".to_owned() };
+        let image = RpImage { name, tag, command: vec!["contract-rp".to_owned()] };
         let scenario = Scenario::load(&root().join(format!("scenarios/{id}.toml"))).unwrap();
 
         let run = scenario

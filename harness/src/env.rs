@@ -252,8 +252,6 @@ pub struct RpImage {
     pub tag: String,
     /// The command (arguments to its entrypoint), if any.
     pub command: Vec<String>,
-    /// A name for reports and snapshots.
-    pub label: String,
 }
 
 /// How the browser behaves.

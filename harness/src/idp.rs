@@ -392,7 +392,7 @@ impl Idp {
 
     /// How many requests reached `METHOD path`.
     pub fn count(&self, method: &str, path: &str) -> usize {
-        self.requests().iter().filter(|r| r.method == method && r.path == path).count()
+        self.state.count(method, path)
     }
 
     pub fn log(&self) -> &PartyLog {

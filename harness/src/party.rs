@@ -128,7 +128,8 @@ pub async fn serve(config: PartyConfig) -> Result<(), PartyError> {
                 .map_err(PartyError::Proxy)?;
             let gateway = Proxy::gateway(any(GATEWAY_PORT), Hosts::system()).await.map_err(PartyError::Proxy)?;
             std::sync::Arc::new(move || {
-                let _keep = &gateway;
+                // The gateway has no records of its own; the closure holds it for the process's life.
+                let _gateway = &gateway;
                 Records {
                     lines: proxy.log().lines(),
                     proxy_entries: proxy.entries(),
