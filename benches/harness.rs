@@ -64,7 +64,7 @@ async fn oidc_provider_mock_ready() -> Option<Duration> {
 async fn our_idp_ready() -> Duration {
     let started = Instant::now();
     let ca = sso_harness::Ca::new("bench CA").unwrap();
-    let idp = sso_harness::Idp::start(sso_harness::IdpConfig::default(), &ca).await.unwrap();
+    let idp = sso_harness::Idp::start(sso_harness::IdpSetup::default(), &ca).await.unwrap();
     let http = reqwest::Client::builder()
         .tls_built_in_root_certs(false)
         .add_root_certificate(reqwest::Certificate::from_pem(idp.ca_pem().as_bytes()).unwrap())

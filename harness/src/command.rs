@@ -30,29 +30,9 @@ use url::Url;
 
 use crate::chain::ErrorChain;
 use crate::hosts::RP_HOST;
+pub use crate::rp::contract::{print_verdicts, READY_PREFIX, SIGNED_IN, SIGN_IN_FAILED};
 use crate::rp::{LaunchRp, Launching, RpError, RpSettings, RunningRp};
 use crate::task::Task;
-
-/// The line an external RP prints once it accepts connections, followed by its port.
-pub const READY_PREFIX: &str = "sso-repro-rp ready on port ";
-/// The line an external RP prints after a callback that signed the user in.
-pub const SIGNED_IN: &str = "sso-repro-rp: signed in";
-/// The line an external RP prints after a callback that failed (after its error).
-pub const SIGN_IN_FAILED: &str = "sso-repro-rp: sign-in failed";
-static PRINT_VERDICTS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// From now on, the reference RP of this process prints the contract's verdict lines after each
-/// callback (the `sso-party contract-rp` mode).
-pub fn print_verdicts() {
-    PRINT_VERDICTS.store(true, std::sync::atomic::Ordering::SeqCst);
-}
-
-/// Prints the verdict on a callback, when [`print_verdicts`] was called.
-pub(crate) fn verdict(signed_in: bool) {
-    if PRINT_VERDICTS.load(std::sync::atomic::Ordering::SeqCst) {
-        println!("{}", if signed_in { SIGNED_IN } else { SIGN_IN_FAILED });
-    }
-}
 
 /// How long the harness waits for an RP's verdict on a callback.
 const SETTLE_WITHIN: Duration = Duration::from_secs(5);
@@ -165,7 +145,7 @@ pub(crate) fn environment(
     settings_file: &str,
     proxy_by_address: bool,
 ) -> Vec<(&'static str, String)> {
-    let endpoint = |pick: fn(&crate::idp::ProviderEndpoints) -> &Url| {
+    let endpoint = |pick: fn(&crate::oauth::ProviderEndpoints) -> &Url| {
         settings.endpoints.as_ref().map(|e| pick(e).to_string()).unwrap_or_default()
     };
     let proxy = settings.proxy.clone().map(|mut proxy| {
@@ -184,16 +164,16 @@ pub(crate) fn environment(
         ("SSO_USERINFO_ENDPOINT", endpoint(|e| &e.userinfo_endpoint)),
         ("SSO_CLIENT_ID", settings.client_id.clone()),
         ("SSO_CLIENT_SECRET", settings.client_secret.clone()),
-        ("SSO_CLIENT_AUTH_METHOD", settings.auth_method.as_str().to_owned()),
+        ("SSO_CLIENT_AUTH_METHOD", settings.setup.auth_method.as_str().to_owned()),
         ("SSO_RP_HOST", RP_HOST.to_owned()),
         ("SSO_PROXY", proxy.as_ref().map(Url::to_string).unwrap_or_default()),
         ("SSO_PROXY_HOST", part(|u| u.host_str().map(str::to_owned))),
         ("SSO_PROXY_PORT", part(|u| u.port().map(|p| p.to_string()))),
         ("SSO_PROXY_USER", part(|u| Some(u.username().to_owned()))),
         ("SSO_PROXY_PASSWORD", part(|u| u.password().map(str::to_owned))),
-        ("SSO_NO_PROXY", settings.no_proxy.clone().unwrap_or_default()),
+        ("SSO_NO_PROXY", settings.no_proxy().unwrap_or_default().to_owned()),
         ("SSO_CA_FILE", ca_file.to_owned()),
-        ("SSO_TIMEOUT_MS", settings.timeout.as_millis().to_string()),
+        ("SSO_TIMEOUT_MS", settings.timeout().as_millis().to_string()),
         ("SSO_SETTINGS_FILE", settings_file.to_owned()),
     ]
 }

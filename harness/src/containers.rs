@@ -525,7 +525,7 @@ impl EnvBuilder {
         let proxy_records = env.records(PROXY_HOST).await?;
         let interception_pem = proxy_records.interception_ca_pem.unwrap_or_default();
         let trust = Trust { env_ca: ca.pem(), idp_issuer: &idp_issuer_pem, proxy_interception: &interception_pem };
-        let settings = self.rp.settings(&self.idp, &endpoints, &trust, PROXY_PORT, Hosts::system());
+        let settings = crate::env::rp_settings(&self.rp, &self.idp, &endpoints, &trust, PROXY_PORT, Hosts::system());
 
         let rp = match &self.rp_image {
             None => backend.start_party("rp", RP_HOST, &egress, &PartyConfig::Rp { settings }, &labels, None).await?,

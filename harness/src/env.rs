@@ -5,90 +5,15 @@
 //! RP's redirect URI at the IdP, and collects what everyone recorded into an [`Outcome`].
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::agent::{Agent, Journey};
 use crate::chain::{ErrorChain, RootCause};
 use crate::hosts::{Hosts, IDP_NAMES, PROXY_HOST};
-use crate::idp::{ClientAuthMethod, Idp, IdpConfig, IdpError, IdpRequest, ProviderEndpoints};
+use crate::idp::{Idp, IdpError, IdpRequest, IdpSetup};
+use crate::oauth::ProviderEndpoints;
 use crate::proxy::{Proxy, ProxyEntry, ProxyPolicy};
-use crate::rp::{LaunchRp, ReferenceRp, RpError, RpSettings, RunningRp};
+use crate::rp::{IssuerForm, LaunchRp, Metadata, ReferenceRp, RpError, RpSettings, RpSetup, RunningRp, TrustAnchor};
 use crate::tls::{Ca, TlsError};
-
-/// How the RP is configured (its side of the setup).
-#[derive(Clone, Debug)]
-pub struct RpOptions {
-    /// Send back-channel calls through the environment's proxy (default: yes).
-    pub use_proxy: bool,
-    /// The RP's network has a route to the IdP that bypasses the proxy (default: no — like a server
-    /// behind a corporate egress proxy, the RP can leave its network only through the proxy).
-    pub direct_route: bool,
-    /// Hosts that bypass the proxy (`NO_PROXY` syntax).
-    pub no_proxy: Option<String>,
-    /// The secret the RP is configured with; `None`: the one registered at the IdP.
-    pub client_secret: Option<String>,
-    pub auth_method: ClientAuthMethod,
-    /// Discover the endpoints from the issuer, instead of having them configured.
-    pub discovery: bool,
-    /// Back-channel connect and request timeout.
-    pub timeout: Duration,
-    /// See [`RpSettings::token_redirect_uri`].
-    pub token_redirect_uri: Option<String>,
-    /// See [`RpSettings::token_retries`].
-    pub token_retries: u8,
-    /// See [`RpSettings::refetch_jwks_on_unknown_kid`].
-    pub refetch_jwks_on_unknown_kid: bool,
-    /// See [`RpSettings::regenerate_pkce_verifier`].
-    pub regenerate_pkce_verifier: bool,
-    /// Basic credentials the RP presents to the proxy.
-    pub proxy_credentials: Option<(String, String)>,
-    /// Certificate authorities the RP trusts besides the environment's.
-    pub extra_trust: Vec<TrustAnchor>,
-    /// The issuer the RP is configured with, as an administrator may type it (default: exactly
-    /// the IdP's).
-    pub issuer_form: IssuerForm,
-}
-
-/// A CA an RP can be told to trust besides the environment's.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum TrustAnchor {
-    /// Whatever CA issued the IdP's certificate (with `tls = other-ca`: the other CA).
-    IdpIssuer,
-    /// The CA of a TLS-intercepting proxy.
-    ProxyInterception,
-}
-
-/// How the RP's configured issuer relates to the IdP's real one.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum IssuerForm {
-    #[default]
-    Exact,
-    /// With a trailing slash (the IdP's `iss` has none).
-    TrailingSlash,
-}
-
-impl Default for RpOptions {
-    fn default() -> Self {
-        RpOptions {
-            use_proxy: true,
-            direct_route: false,
-            no_proxy: None,
-            client_secret: None,
-            auth_method: ClientAuthMethod::ClientSecretBasic,
-            discovery: false,
-            timeout: Duration::from_millis(1000),
-            token_redirect_uri: None,
-            token_retries: 0,
-            refetch_jwks_on_unknown_kid: true,
-            regenerate_pkce_verifier: false,
-            proxy_credentials: None,
-            extra_trust: Vec::new(),
-            issuer_form: IssuerForm::Exact,
-        }
-    }
-}
 
 /// Why an environment could not start.
 #[derive(Debug, thiserror::Error)]
@@ -113,9 +38,9 @@ pub enum EnvError {
 /// Builds an [`SsoEnv`].
 #[derive(Clone, Debug)]
 pub struct EnvBuilder {
-    pub(crate) idp: IdpConfig,
+    pub(crate) idp: IdpSetup,
     pub(crate) proxy: ProxyPolicy,
-    pub(crate) rp: RpOptions,
+    pub(crate) rp: RpSetup,
     pub(crate) browser: BrowserOptions,
     pub(crate) rp_image: Option<RpImage>,
     launcher: Arc<dyn LaunchRp>,
@@ -124,9 +49,9 @@ pub struct EnvBuilder {
 impl Default for EnvBuilder {
     fn default() -> Self {
         EnvBuilder {
-            idp: IdpConfig::default(),
+            idp: IdpSetup::default(),
             proxy: ProxyPolicy::allow_all(),
-            rp: RpOptions::default(),
+            rp: RpSetup::default(),
             browser: BrowserOptions::default(),
             rp_image: None,
             launcher: Arc::new(ReferenceRp),
@@ -135,8 +60,9 @@ impl Default for EnvBuilder {
 }
 
 impl EnvBuilder {
-    pub fn idp(mut self, config: IdpConfig) -> Self {
-        self.idp = config;
+    /// What the IdP does (`[setup.idp]`).
+    pub fn idp(mut self, setup: IdpSetup) -> Self {
+        self.idp = setup;
         self
     }
 
@@ -145,8 +71,9 @@ impl EnvBuilder {
         self
     }
 
-    pub fn rp(mut self, options: RpOptions) -> Self {
-        self.rp = options;
+    /// How the RP is configured (`[setup.rp]`).
+    pub fn rp(mut self, setup: RpSetup) -> Self {
+        self.rp = setup;
         self
     }
 
@@ -183,7 +110,7 @@ impl EnvBuilder {
         let trust =
             Trust { env_ca: ca.pem(), idp_issuer: idp.ca_pem(), proxy_interception: proxy.interception_ca_pem() };
         let rp_hosts = if self.rp.direct_route { hosts.clone() } else { hosts.without(&IDP_NAMES) };
-        let settings = self.rp.settings(idp.config(), idp.endpoints(), &trust, proxy.addr().port(), rp_hosts);
+        let settings = rp_settings(&self.rp, idp.setup(), idp.endpoints(), &trust, proxy.addr().port(), rp_hosts);
         let rp = self.launcher.launch(settings).await.map_err(EnvError::Rp)?;
         idp.register_redirect_uri(&rp.redirect_uri());
         let agent = Agent::new(&hosts, &trusted_upstream, &self.browser).map_err(EnvError::Agent)?;
@@ -198,48 +125,40 @@ pub(crate) struct Trust<'a> {
     pub proxy_interception: &'a str,
 }
 
-impl RpOptions {
-    /// The settings an RP under test gets: the same on both backends.
-    pub(crate) fn settings(
-        &self,
-        idp: &IdpConfig,
-        endpoints: &ProviderEndpoints,
-        trust: &Trust<'_>,
-        proxy_port: u16,
-        hosts: Hosts,
-    ) -> RpSettings {
-        let mut proxy = url::Url::parse(&format!("http://{PROXY_HOST}:{proxy_port}")).expect("valid proxy URL");
-        if let Some((user, password)) = &self.proxy_credentials {
-            let _ = proxy.set_username(user);
-            let _ = proxy.set_password(Some(password));
-        }
-        let mut trusted_ca_pem = trust.env_ca.clone();
-        for anchor in &self.extra_trust {
-            trusted_ca_pem.push_str(match anchor {
-                TrustAnchor::IdpIssuer => trust.idp_issuer,
-                TrustAnchor::ProxyInterception => trust.proxy_interception,
-            });
-        }
-        let issuer = match self.issuer_form {
-            IssuerForm::Exact => endpoints.issuer.clone(),
-            IssuerForm::TrailingSlash => format!("{}/", endpoints.issuer),
-        };
-        RpSettings {
-            issuer,
-            endpoints: (!self.discovery).then(|| endpoints.clone()),
-            client_id: idp.client_id.clone(),
-            client_secret: self.client_secret.clone().unwrap_or_else(|| idp.client_secret.clone()),
-            auth_method: self.auth_method,
-            proxy: self.use_proxy.then_some(proxy),
-            no_proxy: self.no_proxy.clone(),
-            trusted_ca_pem,
-            timeout: self.timeout,
-            hosts,
-            token_redirect_uri: self.token_redirect_uri.clone(),
-            token_retries: self.token_retries,
-            refetch_jwks_on_unknown_kid: self.refetch_jwks_on_unknown_kid,
-            regenerate_pkce_verifier: self.regenerate_pkce_verifier,
-        }
+/// The settings an RP under test gets from its setup: the same on both backends.
+pub(crate) fn rp_settings(
+    setup: &RpSetup,
+    idp: &IdpSetup,
+    endpoints: &ProviderEndpoints,
+    trust: &Trust<'_>,
+    proxy_port: u16,
+    hosts: Hosts,
+) -> RpSettings {
+    let mut proxy = url::Url::parse(&format!("http://{PROXY_HOST}:{proxy_port}")).expect("valid proxy URL");
+    if let (Some(user), Some(password)) = (&setup.proxy_user, &setup.proxy_password) {
+        let _ = proxy.set_username(user);
+        let _ = proxy.set_password(Some(password));
+    }
+    let mut trusted_ca_pem = trust.env_ca.clone();
+    for anchor in &setup.trust {
+        trusted_ca_pem.push_str(match anchor {
+            TrustAnchor::IdpIssuer => trust.idp_issuer,
+            TrustAnchor::ProxyInterception => trust.proxy_interception,
+        });
+    }
+    let issuer = match setup.issuer {
+        IssuerForm::Exact => endpoints.issuer.clone(),
+        IssuerForm::TrailingSlash => format!("{}/", endpoints.issuer),
+    };
+    RpSettings {
+        issuer,
+        endpoints: (setup.metadata == Metadata::Configured).then(|| endpoints.clone()),
+        client_id: idp.client.id.clone(),
+        client_secret: setup.client_secret.clone().unwrap_or_else(|| idp.client.secret.clone()),
+        proxy: setup.use_proxy.then_some(proxy),
+        trusted_ca_pem,
+        hosts,
+        setup: setup.clone(),
     }
 }
 

@@ -18,7 +18,7 @@ use rstest::fixture;
 
 use crate::env::{EnvBuilder, SsoEnv};
 use crate::hosts::Hosts;
-use crate::idp::{Idp, IdpConfig};
+use crate::idp::{Idp, IdpSetup};
 use crate::proxy::{Proxy, ProxyPolicy};
 use crate::tls::Ca;
 
@@ -37,7 +37,7 @@ pub fn ca() -> Ca {
 /// A mock IdP with the default client; trust `idp.ca_pem()` and call `idp.register_redirect_uri()`.
 #[fixture]
 pub async fn idp(ca: Ca) -> Idp {
-    Idp::start(IdpConfig::default(), &ca).await.expect("the IdP starts")
+    Idp::start(IdpSetup::default(), &ca).await.expect("the IdP starts")
 }
 
 /// A forward proxy that allows everything; its access log is `proxy.entries()`.

@@ -7,14 +7,14 @@
 //! Break something, sign in, and read the error chain the RP reports:
 //!
 //! ```
-//! use sso_harness::{ProxyPolicy, RootCause, RpOptions, SsoEnv};
+//! use sso_harness::{ProxyPolicy, RootCause, RpSetup, SsoEnv};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
 //! // The corporate proxy refuses CONNECT to the IdP; the RP sends its back-channel calls through it.
 //! let env = SsoEnv::builder()
 //!     .proxy_policy(ProxyPolicy::allow_all().deny("idp.sso.test", 403))
-//!     .rp(RpOptions { use_proxy: true, ..RpOptions::default() })
+//!     .rp(RpSetup::behind_proxy())
 //!     .start()
 //!     .await
 //!     .unwrap();
@@ -45,6 +45,7 @@ pub mod idp;
 pub mod keys;
 pub mod log;
 pub mod logchain;
+pub mod oauth;
 pub mod party;
 pub mod proxy;
 pub mod redact;
@@ -56,10 +57,11 @@ pub mod tls;
 pub use agent::{Agent, Journey};
 pub use chain::{ErrorChain, RootCause};
 pub use command::CommandRp;
-pub use env::{EnvBuilder, EnvError, Outcome, RpOptions, SsoEnv};
+pub use env::{EnvBuilder, EnvError, Outcome, SsoEnv};
 pub use hosts::Hosts;
-pub use idp::{ClientAuthMethod, Idp, IdpConfig};
+pub use idp::{Idp, IdpSetup};
+pub use oauth::ClientAuthMethod;
 pub use proxy::{Decision, Proxy, ProxyPolicy};
-pub use rp::{AuthenticationFailed, LaunchRp, ReferenceRp, RpSettings, RunningRp, Stage};
+pub use rp::{AuthenticationFailed, LaunchRp, ReferenceRp, RpSettings, RpSetup, RunningRp, Stage};
 pub use scenario::{Scenario, ScenarioError};
 pub use tls::Ca;

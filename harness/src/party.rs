@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::chain::ErrorChain;
 use crate::hosts::Hosts;
-use crate::idp::{Idp, IdpConfig, IdpError, IdpRequest};
+use crate::idp::{Idp, IdpError, IdpRequest, IdpSetup};
 use crate::proxy::{Proxy, ProxyEntry, ProxyPolicy};
 use crate::rp::{RpError, RpSettings, RunningReferenceRp, RunningRp};
 use crate::tls::ServerCert;
@@ -35,7 +35,7 @@ pub const ADMIN_PORT: u16 = 9000;
 #[allow(clippy::large_enum_variant)] // read once per process; boxing would only add noise
 pub enum PartyConfig {
     Idp {
-        config: IdpConfig,
+        config: IdpSetup,
         cert: ServerCert,
         ca_pem: String,
         redirect_uris: Vec<String>,
@@ -56,7 +56,7 @@ pub struct Records {
     pub lines: Vec<String>,
     /// The IdP's endpoints (what an administrator copies into an RP's settings).
     #[serde(default)]
-    pub endpoints: Option<crate::idp::ProviderEndpoints>,
+    pub endpoints: Option<crate::oauth::ProviderEndpoints>,
     /// The proxy's TLS-interception CA (PEM).
     #[serde(default)]
     pub interception_ca_pem: Option<String>,

@@ -8,10 +8,11 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::chain::RootCause;
-use crate::env::{BrowserOptions, EnvBuilder, EnvError, IssuerForm, Outcome, RpOptions, SsoEnv, TrustAnchor};
-use crate::idp::{ClientAuthMethod, IdpBehaviour, IdpConfig};
+use crate::env::{BrowserOptions, EnvBuilder, EnvError, Outcome, SsoEnv};
+use crate::idp::IdpSetup;
 use crate::logchain::bare_message;
 use crate::proxy::{ProxyPolicy, Rule};
+use crate::rp::RpSetup;
 
 /// One documented failure.
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -19,6 +20,9 @@ use crate::proxy::{ProxyPolicy, Rule};
 pub struct Scenario {
     /// Also the file name, without `.toml`.
     pub id: String,
+    /// Former ids (e.g. the OpenID certification's older test names), which find it too.
+    #[serde(default)]
+    pub aliases: Vec<String>,
     pub title: String,
     /// `egress-proxy`, `network`, `tls`, `token-endpoint`, `id-token`, `flow`, `baseline`.
     pub family: String,
@@ -53,7 +57,7 @@ pub struct Story {
 #[serde(deny_unknown_fields)]
 pub struct Setup {
     #[serde(default)]
-    pub idp: IdpBehaviour,
+    pub idp: IdpSetup,
     #[serde(default)]
     pub proxy: ProxySetup,
     #[serde(default)]
@@ -68,56 +72,6 @@ pub struct Setup {
 pub struct ProxySetup {
     #[serde(default)]
     pub rules: Vec<Rule>,
-}
-
-/// How the RP is configured.
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct RpSetup {
-    /// Send back-channel calls through the proxy (default true).
-    pub use_proxy: Option<bool>,
-    /// The RP's network has a route to the IdP that bypasses the proxy (default false: the RP can
-    /// leave its network only through the proxy).
-    #[serde(default)]
-    pub direct_route: bool,
-    /// Hosts that bypass the proxy (`NO_PROXY` syntax).
-    pub no_proxy: Option<String>,
-    /// A client secret other than the registered one.
-    pub client_secret: Option<String>,
-    /// Default `client_secret_basic`.
-    pub auth_method: Option<ClientAuthMethod>,
-    /// `configured` (default: endpoints typed in, as Jira and Elasticsearch do) or `discovery`.
-    #[serde(default)]
-    pub metadata: Metadata,
-    /// Back-channel timeout in milliseconds (default 1000).
-    pub timeout_ms: Option<u64>,
-    /// The RP sends this redirect URI with the code instead of the one it authorized with.
-    pub token_redirect_uri: Option<String>,
-    /// Repeat a token request that timed out this often, with the same code (default 0).
-    #[serde(default)]
-    pub token_retries: u8,
-    /// Fetch the JWKS again when an ID token names an unknown key (default true).
-    pub refetch_jwks_on_unknown_kid: Option<bool>,
-    /// The RP makes a new PKCE verifier at the callback (a defect; default false).
-    #[serde(default)]
-    pub regenerate_pkce_verifier: bool,
-    /// Basic credentials the RP presents to the proxy.
-    pub proxy_user: Option<String>,
-    pub proxy_password: Option<String>,
-    /// CAs the RP trusts besides the environment's: `idp-issuer`, `proxy-interception`.
-    #[serde(default)]
-    pub trust: Vec<TrustAnchor>,
-    /// The issuer as the RP is configured with it: `exact` (default) or `trailing-slash`.
-    #[serde(default)]
-    pub issuer: IssuerForm,
-}
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Metadata {
-    #[default]
-    Configured,
-    Discovery,
 }
 
 /// What must happen.
@@ -179,7 +133,7 @@ pub enum ScenarioError {
     #[error("malformed scenario file {}", path.display())]
     Parse { path: PathBuf, source: Box<toml::de::Error> },
     #[error("invalid scenario file {}: field `{field}`: {message}", path.display())]
-    Invalid { path: PathBuf, field: &'static str, message: String },
+    Invalid { path: PathBuf, field: String, message: String },
     #[error("duplicate scenario id `{id}` in {} and {}", first.display(), second.display())]
     Duplicate { id: String, first: PathBuf, second: PathBuf },
     #[error("no scenario with id `{0}`")]
@@ -198,8 +152,11 @@ impl Scenario {
     pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
         let scenario: Scenario = toml::from_str(text)
             .map_err(|source| ScenarioError::Parse { path: path.to_owned(), source: Box::new(source) })?;
-        let invalid =
-            |field, message: &str| ScenarioError::Invalid { path: path.to_owned(), field, message: message.to_owned() };
+        let invalid = |field: &str, message: &str| ScenarioError::Invalid {
+            path: path.to_owned(),
+            field: field.to_owned(),
+            message: message.to_owned(),
+        };
         let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
         if scenario.id != stem {
             return Err(invalid(
@@ -223,8 +180,11 @@ impl Scenario {
             }
             _ => {}
         }
-        if scenario.setup.rp.no_proxy.is_some() && scenario.setup.rp.use_proxy == Some(false) {
-            return Err(invalid("setup.rp.no_proxy", "has no effect when setup.rp.use_proxy = false"));
+        if let Err((field, message)) = scenario.setup.idp.check() {
+            return Err(invalid(&format!("setup.idp.{field}"), &message));
+        }
+        if let Err((field, message)) = scenario.setup.rp.check() {
+            return Err(invalid(&format!("setup.rp.{field}"), &message));
         }
         Ok(scenario)
     }
@@ -238,8 +198,10 @@ impl Scenario {
         let mut scenarios = Vec::new();
         for path in paths {
             let scenario = Scenario::load(&path)?;
-            if let Some(first) = seen.insert(scenario.id.clone(), path.clone()) {
-                return Err(ScenarioError::Duplicate { id: scenario.id, first, second: path });
+            for id in std::iter::once(&scenario.id).chain(&scenario.aliases) {
+                if let Some(first) = seen.insert(id.clone(), path.clone()) {
+                    return Err(ScenarioError::Duplicate { id: id.clone(), first, second: path });
+                }
             }
             scenarios.push(scenario);
         }
@@ -248,29 +210,16 @@ impl Scenario {
 
     /// The environment this scenario describes.
     pub fn env_builder(&self) -> EnvBuilder {
-        let (idp, rp) = (&self.setup.idp, &self.setup.rp);
-        let idp_config = IdpConfig { behaviour: idp.clone(), ..IdpConfig::default() };
-        let rp_options = RpOptions {
-            use_proxy: rp.use_proxy.unwrap_or(true),
-            direct_route: rp.direct_route,
-            no_proxy: rp.no_proxy.clone(),
-            client_secret: rp.client_secret.clone(),
-            auth_method: rp.auth_method.unwrap_or(ClientAuthMethod::ClientSecretBasic),
-            discovery: rp.metadata == Metadata::Discovery,
-            timeout: rp.timeout_ms.map_or(RpOptions::default().timeout, Duration::from_millis),
-            token_redirect_uri: rp.token_redirect_uri.clone(),
-            token_retries: rp.token_retries,
-            refetch_jwks_on_unknown_kid: rp.refetch_jwks_on_unknown_kid.unwrap_or(true),
-            regenerate_pkce_verifier: rp.regenerate_pkce_verifier,
-            proxy_credentials: rp.proxy_user.clone().zip(rp.proxy_password.clone()),
-            extra_trust: rp.trust.clone(),
-            issuer_form: rp.issuer,
-        };
         SsoEnv::builder()
-            .idp(idp_config)
+            .idp(self.setup.idp.clone())
             .proxy_policy(ProxyPolicy { rules: self.setup.proxy.rules.clone() })
-            .rp(rp_options)
+            .rp(self.setup.rp.clone())
             .browser(self.setup.browser.clone())
+    }
+
+    /// This scenario's id or one of its former ids.
+    pub fn answers_to(&self, id: &str) -> bool {
+        self.id == id || self.aliases.iter().any(|alias| alias == id)
     }
 
     /// Starts the environment, signs in once, and compares what happened with [`Scenario::expect`].

@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use rstest::rstest;
 use sso_harness::fixtures::{ca, env, env_builder, hosts, idp, proxy};
-use sso_harness::idp::{IdpBehaviour, IdpConfig};
+use sso_harness::idp::IdpSetup;
 use sso_harness::proxy::{Decision, ProxyPolicy};
-use sso_harness::{Ca, ClientAuthMethod, EnvBuilder, Hosts, Idp, Proxy, RootCause, RpOptions, SsoEnv};
+use sso_harness::rp::RpAuthMethod;
+use sso_harness::{Ca, ClientAuthMethod, EnvBuilder, Hosts, Idp, Proxy, RootCause, RpSetup, SsoEnv};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -246,14 +247,9 @@ mod the_idp {
     #[rstest]
     #[tokio::test(flavor = "current_thread")]
     async fn a_client_secret_in_the_body_is_refused_when_only_basic_is_allowed(ca: Ca) {
-        let config = IdpConfig {
-            behaviour: IdpBehaviour {
-                auth_methods: Some(vec![ClientAuthMethod::ClientSecretBasic]),
-                ..Default::default()
-            },
-            ..IdpConfig::default()
-        };
-        let idp = Idp::start(config, &ca).await.unwrap();
+        let mut setup = IdpSetup::default();
+        setup.client.auth_methods = vec![ClientAuthMethod::ClientSecretBasic];
+        let idp = Idp::start(setup, &ca).await.unwrap();
         let http = client(&idp);
         let code = authorize(&idp, &http, &[]).await;
         let form = [
@@ -325,7 +321,7 @@ mod the_fixtures {
     async fn a_builder_fixture_can_break_one_thing(env_builder: EnvBuilder) {
         let env = env_builder
             .proxy_policy(ProxyPolicy::allow_all().deny("idp.sso.test", 502))
-            .rp(RpOptions { use_proxy: true, ..RpOptions::default() })
+            .rp(RpSetup::behind_proxy())
             .start()
             .await
             .unwrap();
@@ -339,11 +335,9 @@ mod the_fixtures {
     #[rstest]
     #[tokio::test(flavor = "current_thread")]
     async fn no_secret_code_or_token_reaches_a_log_or_transcript(env_builder: EnvBuilder) {
-        let env = env_builder
-            .rp(RpOptions { use_proxy: true, auth_method: ClientAuthMethod::ClientSecretPost, ..RpOptions::default() })
-            .start()
-            .await
-            .unwrap();
+        let mut rp = RpSetup::behind_proxy();
+        rp.auth_method = RpAuthMethod::ClientSecretPost;
+        let env = env_builder.rp(rp).start().await.unwrap();
 
         let outcome = env.sign_in().await;
 
@@ -356,7 +350,7 @@ mod the_fixtures {
             outcome.transcript(),
         ]
         .join("\n");
-        assert!(!everything.contains(&env.idp.config().client_secret), "client secret leaked:\n{everything}");
+        assert!(!everything.contains(&env.idp.setup().client.secret), "client secret leaked:\n{everything}");
         assert!(!everything.contains("eyJ"), "a JWT leaked:\n{everything}");
         assert!(everything.contains("code=[REDACTED]"), "the callback hop is recorded, redacted:\n{everything}");
     }

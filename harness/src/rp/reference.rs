@@ -1,162 +1,42 @@
-//! The relying party: the contract any RP under test meets ([`LaunchRp`], [`RunningRp`],
-//! [`RpSettings`]) and the reference RP that implements it with axum, `openidconnect` and `reqwest`.
+//! The reference RP: axum + `openidconnect` + `reqwest`.
 //!
-//! The reference RP serves `/login` (authorization redirect with state, nonce and PKCE) and
-//! `/callback` (state check, code exchange, JWKS, ID-token validation). Its back-channel client
-//! honours the proxy and no-proxy settings and trusts only the given CA. A failure is one
-//! [`AuthenticationFailed`] whose Display names the stage and whose `source()` chain goes down to the
-//! root cause; the RP logs it and answers the browser with an error page.
+//! It serves `/login` (authorization redirect with state, nonce and PKCE) and `/callback` (state
+//! check, code exchange, JWKS, ID-token validation, optionally userinfo). Its back-channel client
+//! honours the proxy and no-proxy settings and trusts only the given CAs. A failure is one
+//! [`AuthenticationFailed`]; the RP logs it and answers the browser with an error page.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreIdTokenVerifier, CoreJsonWebKeySet, CoreProviderMetadata,
+    CoreAuthenticationFlow, CoreClient, CoreIdTokenVerifier, CoreJsonWebKeySet, CoreJwsSigningAlgorithm,
+    CoreProviderMetadata,
 };
+use openidconnect::AsyncHttpClient;
 use openidconnect::{
-    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet, IssuerUrl,
-    JsonWebKey, JsonWebKeySetUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, TokenResponse, TokenUrl,
+    AccessToken, AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
+    HttpRequest, IssuerUrl, JsonWebKey, JsonWebKeySetUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
+    PkceCodeVerifier, RedirectUrl, Scope, TokenResponse, TokenUrl,
 };
+use sha2::{Digest, Sha256};
 use url::Url;
 
+use super::contract::verdict;
+use super::setup::{BasicEncoding, RpAuthMethod};
+use super::{AuthenticationFailed, BoxError, LaunchRp, Launching, RpError, RpSettings, RunningRp, Stage};
 use crate::chain::ErrorChain;
-use crate::hosts::{Hosts, RP_HOST};
-use crate::idp::{ClientAuthMethod, ProviderEndpoints};
+use crate::hosts::RP_HOST;
 use crate::log::PartyLog;
+use crate::oauth::ProviderEndpoints;
 use crate::task::Task;
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-/// Everything the harness tells an RP under test: where the IdP is, the client registration, the
-/// network (proxy, no-proxy, trusted CA, name service) and how long to wait.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
-pub struct RpSettings {
-    /// The issuer identifier, e.g. `https://idp.sso.test:41234`.
-    pub issuer: String,
-    /// Endpoints typed in by an administrator; `None` means: discover them from the issuer.
-    pub endpoints: Option<ProviderEndpoints>,
-    pub client_id: String,
-    pub client_secret: String,
-    pub auth_method: ClientAuthMethod,
-    /// The forward proxy for back-channel calls, e.g. `http://proxy.sso.test:3128`.
-    pub proxy: Option<Url>,
-    /// Hosts that bypass the proxy, in `NO_PROXY` syntax.
-    pub no_proxy: Option<String>,
-    /// The CA the RP trusts for HTTPS (PEM).
-    pub trusted_ca_pem: String,
-    /// Connect and request timeout of the back channel.
-    pub timeout: Duration,
-    /// The name service (in-process: the harness's host map; in a container: the system's).
-    #[serde(skip, default = "Hosts::system")]
-    pub hosts: Hosts,
-    /// A defect to reproduce: the redirect URI the RP sends with the code, when it differs from the
-    /// one it sent in the authorization request.
-    pub token_redirect_uri: Option<String>,
-    /// How often the RP repeats a token request that timed out, with the same code (default 0).
-    #[serde(default)]
-    pub token_retries: u8,
-    /// Fetch the JWKS again when an ID token names a key it does not hold (default true; false
-    /// reproduces RPs that break when the IdP rotates its key).
-    #[serde(default = "yes")]
-    pub refetch_jwks_on_unknown_kid: bool,
-    /// A defect to reproduce: the RP makes a new PKCE verifier at the callback instead of using the
-    /// one whose challenge it sent (default false).
-    #[serde(default)]
-    pub regenerate_pkce_verifier: bool,
-}
-
-fn yes() -> bool {
-    true
-}
-
-/// How far in the future an ID token's `iat` may be (the RP's clock-skew allowance).
-pub const ALLOWED_CLOCK_SKEW_SECS: i64 = 60;
-
-/// Why an RP could not start.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum RpError {
-    #[error("binding the RP's listener failed")]
-    Bind(#[source] std::io::Error),
-    #[error("building the RP's HTTP client failed")]
-    Client(#[source] reqwest::Error),
-    #[error("writing the RP's settings files failed")]
-    Files(#[source] std::io::Error),
-    #[error("starting the RP under test (`{program}`) failed")]
-    Spawn { program: String, source: std::io::Error },
-    #[error("the RP under test (`{program}`) exited with {status} before it was ready; expected a line `sso-repro-rp ready on port N`; its last lines:{last_lines}")]
-    Exited { program: String, status: String, last_lines: String },
-    #[error("the RP under test (`{program}`) printed no line `sso-repro-rp ready on port N` within {waited:?}; its last lines:{last_lines}")]
-    NotReady { program: String, waited: Duration, last_lines: String },
-}
-
-/// A running RP under test, whatever it is written in.
-pub trait RunningRp: Send + Sync {
-    /// Where a browser starts to sign in.
-    fn login_url(&self) -> Url;
-    /// The redirect URI the IdP must have registered for this RP.
-    fn redirect_uri(&self) -> String;
-    /// Every sign-in failure so far, as error chains, oldest first.
-    fn failures(&self) -> Vec<ErrorChain>;
-    /// What the RP logged so far (secrets redacted).
-    fn log(&self) -> Vec<String>;
-    /// Waits, bounded, until the RP has finished with its first `callbacks` callbacks (for an RP in
-    /// another process, whose output arrives after it answered). The reference RP is done when it
-    /// answers.
-    fn settle(&self, callbacks: usize) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
-        let _ = callbacks;
-        Box::pin(std::future::ready(()))
-    }
-}
-
-/// The future of a starting RP.
-pub type Launching<'a> = Pin<Box<dyn Future<Output = Result<Box<dyn RunningRp>, RpError>> + Send + 'a>>;
-
-/// Starts an RP under test from [`RpSettings`].
-pub trait LaunchRp: Send + Sync + std::fmt::Debug {
-    fn launch(&self, settings: RpSettings) -> Launching<'_>;
-}
-
-/// The stage of a sign-in at which it failed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Stage {
-    FetchingMetadata,
-    ValidatingAuthorizationResponse,
-    ExchangingTokens,
-    FetchingKeys,
-    ValidatingIdToken,
-}
-
-impl std::fmt::Display for Stage {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Stage::FetchingMetadata => "fetching the provider metadata failed",
-            Stage::ValidatingAuthorizationResponse => "validating the authorization response failed",
-            Stage::ExchangingTokens => "exchanging authorization tokens failed",
-            Stage::FetchingKeys => "fetching the signing keys failed",
-            Stage::ValidatingIdToken => "validating the ID token failed",
-        })
-    }
-}
-
-/// A failed sign-in: Display names the stage, `source()` leads to the root cause.
-#[derive(Debug, thiserror::Error)]
-#[error("{stage}")]
-pub struct AuthenticationFailed {
-    pub stage: Stage,
-    #[source]
-    pub source: BoxError,
-}
 
 /// A failure the RP detects itself (no lower-level error to wrap).
 #[derive(Debug, thiserror::Error)]
@@ -171,10 +51,58 @@ fn unix_now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
+/// The back-channel client for the token request, with the RP's own Basic encoding when it is not
+/// openidconnect's (RFC 6749 form-url-encoding).
+struct TokenClient {
+    http: reqwest::Client,
+    raw_basic: Option<openidconnect::http::HeaderValue>,
+}
+
+impl<'c> AsyncHttpClient<'c> for TokenClient {
+    type Error = <reqwest::Client as openidconnect::AsyncHttpClient<'c>>::Error;
+    type Future = <reqwest::Client as openidconnect::AsyncHttpClient<'c>>::Future;
+
+    fn call(&'c self, mut request: HttpRequest) -> Self::Future {
+        if let Some(value) = &self.raw_basic {
+            request.headers_mut().insert(openidconnect::http::header::AUTHORIZATION, value.clone());
+        }
+        self.http.call(request)
+    }
+}
+
+/// A JWS algorithm by its `alg` name.
+fn signing_alg(alg: &str) -> Option<CoreJwsSigningAlgorithm> {
+    match alg {
+        "RS256" => Some(CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256),
+        "ES256" => Some(CoreJwsSigningAlgorithm::EcdsaP256Sha256),
+        "HS256" => Some(CoreJwsSigningAlgorithm::HmacSha256),
+        _ => None,
+    }
+}
+
+/// The claims of a compact JWT (already verified by the caller), as JSON.
+fn jwt_payload(token: &str) -> serde_json::Map<String, serde_json::Value> {
+    let payload = token.split('.').nth(1).and_then(|p| URL_SAFE_NO_PAD.decode(p).ok());
+    payload.and_then(|p| serde_json::from_slice(&p).ok()).unwrap_or_default()
+}
+
+/// An `at_hash` claim, when present, must be the left half of SHA-256 of the access token
+/// (OpenID Connect Core §3.1.3.8; the SHA-256 algorithms are the only ones the RP accepts).
+fn check_at_hash(
+    payload: &serde_json::Map<String, serde_json::Value>,
+    access_token: &AccessToken,
+) -> Result<(), Rejected> {
+    let Some(claimed) = payload.get("at_hash") else { return Ok(()) };
+    let digest = Sha256::digest(access_token.secret().as_bytes());
+    match claimed.as_str() == Some(URL_SAFE_NO_PAD.encode(&digest[..16]).as_str()) {
+        true => Ok(()),
+        false => Err(Rejected("the ID token's at_hash does not match the access token".into())),
+    }
+}
+
 /// The `kid` in a compact JWT's header.
 fn header_kid(token: &str) -> Option<String> {
-    use base64::Engine;
-    let header = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token.split('.').next()?).ok()?;
+    let header = URL_SAFE_NO_PAD.decode(token.split('.').next()?).ok()?;
     let header: serde_json::Value = serde_json::from_slice(&header).ok()?;
     header.get("kid")?.as_str().map(str::to_owned)
 }
@@ -216,7 +144,7 @@ pub struct RunningReferenceRp {
 struct Pending {
     state: CsrfToken,
     nonce: Nonce,
-    verifier: PkceCodeVerifier,
+    verifier: Option<PkceCodeVerifier>,
 }
 
 struct Inner {
@@ -249,15 +177,15 @@ pub fn back_channel_client(settings: &RpSettings) -> reqwest::Result<reqwest::Cl
         .redirect(reqwest::redirect::Policy::none())
         // One connection per call, so every call shows in the proxy's log, deterministically.
         .pool_max_idle_per_host(0)
-        .connect_timeout(settings.timeout)
-        .timeout(settings.timeout);
+        .connect_timeout(settings.timeout())
+        .timeout(settings.timeout());
     let mut builder = builder;
     for certificate in reqwest::Certificate::from_pem_bundle(settings.trusted_ca_pem.as_bytes())? {
         builder = builder.add_root_certificate(certificate);
     }
     let builder = match &settings.proxy {
         Some(proxy) => {
-            let no_proxy = settings.no_proxy.as_deref().and_then(reqwest::NoProxy::from_string);
+            let no_proxy = settings.no_proxy().and_then(reqwest::NoProxy::from_string);
             builder.proxy(reqwest::Proxy::all(proxy.as_str())?.no_proxy(no_proxy))
         }
         None => builder.no_proxy(),
@@ -341,39 +269,46 @@ impl Inner {
         Ok(endpoints)
     }
 
-    fn client(&self, endpoints: &ProviderEndpoints) -> Client {
+    fn client(&self, endpoints: &ProviderEndpoints) -> Result<Client, AuthenticationFailed> {
         let s = &self.settings;
-        CoreClient::new(
-            ClientId::new(s.client_id.clone()),
-            IssuerUrl::new(s.issuer.clone()).expect("issuer URL"),
-            Default::default(),
-        )
-        .set_client_secret(ClientSecret::new(s.client_secret.clone()))
-        .set_auth_uri(AuthUrl::from_url(endpoints.authorization_endpoint.clone()))
-        .set_token_uri(TokenUrl::from_url(endpoints.token_endpoint.clone()))
-        .set_redirect_uri(RedirectUrl::new(self.redirect_uri.clone()).expect("redirect URI"))
-        .set_auth_type(match s.auth_method {
-            ClientAuthMethod::ClientSecretBasic => AuthType::BasicAuth,
-            ClientAuthMethod::ClientSecretPost => AuthType::RequestBody,
-        })
+        let issuer = IssuerUrl::new(s.issuer.clone()).map_err(|e| failed(Stage::FetchingMetadata, e))?;
+        let redirect = RedirectUrl::new(self.redirect_uri.clone()).map_err(|e| failed(Stage::FetchingMetadata, e))?;
+        Ok(CoreClient::new(ClientId::new(s.client_id.clone()), issuer, Default::default())
+            .set_client_secret(ClientSecret::new(s.client_secret.clone()))
+            .set_auth_uri(AuthUrl::from_url(endpoints.authorization_endpoint.clone()))
+            .set_token_uri(TokenUrl::from_url(endpoints.token_endpoint.clone()))
+            .set_redirect_uri(redirect)
+            .set_auth_type(match s.setup.auth_method {
+                RpAuthMethod::ClientSecretBasic | RpAuthMethod::ClientSecretBasicAndPost => AuthType::BasicAuth,
+                RpAuthMethod::ClientSecretPost => AuthType::RequestBody,
+            }))
     }
 
     /// `/login`: the authorization URL and the session that remembers state, nonce and verifier.
     async fn begin(&self) -> Result<(Url, String), AuthenticationFailed> {
         let endpoints = self.endpoints().await?;
-        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let (url, state, nonce) = self
-            .client(&endpoints)
-            .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
-            .set_pkce_challenge(challenge)
-            .url();
+        let client = self.client(&endpoints)?;
+        let mut request =
+            client.authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random);
+        for scope in &self.settings.setup.scopes {
+            request = request.add_scope(Scope::new(scope.clone()));
+        }
+        let verifier = match self.settings.setup.pkce {
+            true => {
+                let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+                request = request.set_pkce_challenge(challenge);
+                Some(verifier)
+            }
+            false => None,
+        };
+        let (url, state, nonce) = request.url();
         let session = CsrfToken::new_random().secret().clone();
         self.pending.lock().expect("rp lock").insert(session.clone(), Pending { state, nonce, verifier });
         self.log.info(format!("login: redirecting to {}", endpoints.authorization_endpoint));
         Ok((url, session))
     }
 
-    /// `/callback`: state, code exchange, keys, ID token. Returns the signed-in subject.
+    /// `/callback`: state, code exchange, keys, ID token, userinfo. Returns the signed-in subject.
     async fn finish(
         &self,
         session: Option<&str>,
@@ -395,22 +330,35 @@ impl Inner {
             return Err(failed(stage, Rejected("the authorization response has no code".into())));
         };
         let endpoints = self.endpoints().await?;
-        let client = self.client(&endpoints);
-        let token_redirect_uri = match &self.settings.token_redirect_uri {
+        let client = self.client(&endpoints)?;
+        let setup = &self.settings.setup;
+        let token_redirect_uri = match &setup.token_redirect_uri {
             Some(uri) => Some(RedirectUrl::new(uri.clone()).map_err(|e| failed(Stage::ExchangingTokens, e))?),
             None => None,
         };
-        let mut attempts_left = self.settings.token_retries;
+        let s = &self.settings;
+        let raw_basic = (setup.basic_encoding == BasicEncoding::Raw
+            && setup.auth_method != RpAuthMethod::ClientSecretPost)
+            .then(|| format!("Basic {}", STANDARD.encode(format!("{}:{}", s.client_id, s.client_secret))));
+        let send = TokenClient { http: self.http.clone(), raw_basic: raw_basic.and_then(|v| v.parse().ok()) };
+        let mut attempts_left = setup.token_retries;
         let tokens = loop {
-            let verifier = match self.settings.regenerate_pkce_verifier {
-                true => PkceCodeChallenge::new_random_sha256().1,
-                false => PkceCodeVerifier::new(pending.verifier.secret().clone()),
-            };
-            let mut request = client.exchange_code(AuthorizationCode::new(code.clone())).set_pkce_verifier(verifier);
+            let mut request = client.exchange_code(AuthorizationCode::new(code.clone()));
+            if let Some(pending_verifier) = &pending.verifier {
+                request = request.set_pkce_verifier(match setup.regenerate_pkce_verifier {
+                    true => PkceCodeChallenge::new_random_sha256().1,
+                    false => PkceCodeVerifier::new(pending_verifier.secret().clone()),
+                });
+            }
+            if setup.auth_method == RpAuthMethod::ClientSecretBasicAndPost {
+                request = request
+                    .add_extra_param("client_id", s.client_id.clone())
+                    .add_extra_param("client_secret", s.client_secret.clone());
+            }
             if let Some(uri) = &token_redirect_uri {
                 request = request.set_redirect_uri(Cow::Borrowed(uri));
             }
-            match request.request_async(&self.http).await {
+            match request.request_async(&send).await {
                 Ok(tokens) => break tokens,
                 Err(error) if attempts_left > 0 && is_timeout(&error) => {
                     attempts_left -= 1;
@@ -422,9 +370,10 @@ impl Inner {
         let stage = Stage::ValidatingIdToken;
         let id_token =
             tokens.id_token().ok_or_else(|| failed(stage, Rejected("the token response has no id_token".into())))?;
+        let compact = id_token.to_string();
         let mut jwks = self.jwks(&endpoints, false).await?;
-        if self.settings.refetch_jwks_on_unknown_kid {
-            if let Some(kid) = header_kid(&id_token.to_string()) {
+        if setup.refetch_jwks_on_unknown_kid {
+            if let Some(kid) = header_kid(&compact) {
                 if !jwks.keys().iter().any(|key| key.key_id().is_some_and(|id| **id == kid)) {
                     self.log.info(format!(
                         "the ID token is signed with key {kid}, which the cached JWKS lacks: fetching the JWKS again"
@@ -433,24 +382,77 @@ impl Inner {
                 }
             }
         }
-        let s = &self.settings;
+        let skew = setup.clock_skew_secs;
         let verifier = CoreIdTokenVerifier::new_confidential_client(
             ClientId::new(s.client_id.clone()),
             ClientSecret::new(s.client_secret.clone()),
             IssuerUrl::new(s.issuer.clone()).map_err(|e| failed(stage, e))?,
             jwks,
         )
-        .set_issue_time_verifier_fn(|iat| {
+        .set_allowed_algs(setup.id_token_algs.iter().filter_map(|alg| signing_alg(alg)))
+        .set_time_fn(move || chrono::Utc::now() - chrono::Duration::seconds(skew))
+        .set_issue_time_verifier_fn(move |iat| {
             let ahead = iat.timestamp() - unix_now();
-            match ahead > ALLOWED_CLOCK_SKEW_SECS {
-                true => Err(format!(
-                    "issued in the future: iat is more than the allowed {ALLOWED_CLOCK_SKEW_SECS} s ahead of the RP's clock"
-                )),
+            match ahead > skew {
+                true => {
+                    Err(format!("issued in the future: iat is more than the allowed {skew} s ahead of the RP's clock"))
+                }
                 false => Ok(()),
             }
         });
         let claims = id_token.claims(&verifier, &pending.nonce).map_err(|e| failed(stage, e))?;
-        Ok(claims.subject().to_string())
+        let payload = jwt_payload(&compact);
+        check_at_hash(&payload, tokens.access_token()).map_err(|e| failed(stage, e))?;
+        let subject = claims.subject().to_string();
+        let userinfo = match setup.userinfo {
+            true => Some(self.userinfo(&endpoints, tokens.access_token(), &subject).await?),
+            false => None,
+        };
+        for claim in &setup.required_claims {
+            let present = payload.get(claim).is_some() || userinfo.as_ref().is_some_and(|u| u.get(claim).is_some());
+            if !present {
+                let source = match setup.userinfo {
+                    true => "neither the ID token nor the userinfo response has",
+                    false => "the ID token has no",
+                };
+                return Err(failed(stage, Rejected(format!("{source} `{claim}` claim, which the RP requires"))));
+            }
+        }
+        Ok(subject)
+    }
+
+    /// The userinfo response, whose `sub` must be the ID token's (OpenID Connect Core §5.3.2).
+    async fn userinfo(
+        &self,
+        endpoints: &ProviderEndpoints,
+        access_token: &AccessToken,
+        subject: &str,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, AuthenticationFailed> {
+        let stage = Stage::FetchingUserinfo;
+        let response = self
+            .http
+            .get(endpoints.userinfo_endpoint.clone())
+            .bearer_auth(access_token.secret())
+            .send()
+            .await
+            .map_err(|e| failed(stage, e))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(failed(stage, Rejected(format!("the userinfo endpoint answered {status}"))));
+        }
+        let body = response.bytes().await.map_err(|e| failed(stage, e))?;
+        let claims: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(&body).map_err(|e| failed(stage, e))?;
+        match claims.get("sub").and_then(|s| s.as_str()) {
+            Some(sub) if sub == subject => Ok(claims),
+            Some(sub) => Err(failed(
+                stage,
+                Rejected(format!("subject mismatch: the userinfo sub `{sub}` is not the ID token's sub `{subject}`")),
+            )),
+            None => {
+                Err(failed(stage, Rejected("the userinfo response has no `sub` claim, which the RP requires".into())))
+            }
+        }
     }
 
     /// The provider's keys: kept from discovery or an earlier fetch (unless `refresh`), else fetched now.
@@ -510,7 +512,7 @@ async fn callback(
     match rp.finish(session.as_deref(), &params).await {
         Ok(subject) => {
             rp.log.info(format!("signed in as {subject}"));
-            crate::command::verdict(true);
+            verdict(true);
             (
                 StatusCode::OK,
                 Html(format!("<!DOCTYPE html>\n<html><body><h1>Signed in as {subject}</h1></body></html>\n")),
@@ -519,7 +521,7 @@ async fn callback(
         }
         Err(failure) => {
             let page = rp.fail(failure);
-            crate::command::verdict(false);
+            verdict(false);
             page
         }
     }

@@ -1,0 +1,198 @@
+//! The mock OpenID Connect provider, built on `wiremock` and served over real TLS.
+//!
+//! It serves discovery, JWKS, authorize, token and userinfo, and it *validates* like a real IdP:
+//! client authentication (`client_secret_basic` and `client_secret_post`, each allowed or not),
+//! single-use short-lived codes, the redirect URI of the authorization request, the PKCE verifier.
+//! A misconfigured RP therefore fails the way it would against a production IdP. What it answers
+//! is data ([`IdpSetup`]): any status, header and body, any ID-token claim, header and key — the
+//! named faults are shorthands for it. Every request is recorded for assertions.
+//!
+//! - [`setup`] — `[setup.idp]`, its named shorthands and their expansion
+//! - [`registration`] — the client as registered, and every refusal's answer
+//! - [`id_token`], [`jwks`], [`keys`] — what is signed, published and with which key
+//! - [`response`], [`template`] — answers as data, and their placeholders
+//! - `endpoints` — the handlers; `tls_front` — the rustls terminator; `broken_port` — ports that fail
+
+mod answer;
+mod broken_port;
+mod endpoints;
+pub mod id_token;
+pub mod jwks;
+pub mod keys;
+pub mod named;
+pub mod registration;
+pub mod response;
+pub mod setup;
+pub mod template;
+mod tls_front;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+use url::Url;
+use wiremock::MockServer;
+
+pub use self::id_token::{HashClaim, IdTokenFault, IdTokenSpec, SignatureForm};
+pub use self::jwks::{JwksFault, JwksFetch, JwksSpec};
+pub use self::keys::KeyName;
+pub use self::named::NamedOr;
+pub use self::registration::{BasicDecoding, ClientRegistration, OAuthError, Refusal};
+pub use self::response::ResponseSpec;
+pub use self::setup::{AuthorizeSpec, IdpSetup, IdpTls, TokenEndpoint, TokenResponse};
+pub use crate::oauth::{ClientAuthMethod, ProviderEndpoints};
+
+use self::broken_port::BrokenPort;
+use self::endpoints::State;
+use crate::hosts::{IDP_HOST, IDP_INTERNAL_HOST, JWKS_HOST};
+use crate::log::PartyLog;
+use crate::task::Task;
+use crate::tls::{Ca, ServerCert, TlsError};
+
+/// Why the IdP could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IdpError {
+    #[error("binding the IdP's listener failed")]
+    Bind(#[source] std::io::Error),
+    #[error("making the IdP's certificate failed")]
+    Tls(#[source] TlsError),
+}
+
+/// One request the IdP answered.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdpRequest {
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+}
+
+/// A running mock IdP; stops when dropped.
+pub struct Idp {
+    endpoints: ProviderEndpoints,
+    ca_pem: String,
+    state: Arc<State>,
+    _server: MockServer,
+    _tls: Task,
+    /// Holds the port advertised for a broken token endpoint.
+    _broken: Option<BrokenPort>,
+}
+
+impl std::fmt::Debug for Idp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Idp").field("issuer", &self.endpoints.issuer).finish_non_exhaustive()
+    }
+}
+
+/// The certificate the IdP presents for `setup.tls`, and the PEM of the CA that issued it.
+pub fn server_cert(setup: &IdpSetup, ca: &Ca) -> Result<(ServerCert, String), TlsError> {
+    let mut names = vec![IDP_HOST.to_owned()];
+    if setup.separate_jwks_host {
+        names.push(JWKS_HOST.to_owned());
+    }
+    match setup.tls {
+        IdpTls::HarnessCa => Ok((ca.issue_for(&names, false)?, ca.pem())),
+        IdpTls::Expired => Ok((ca.issue_for(&names, true)?, ca.pem())),
+        IdpTls::OtherCa => {
+            let other = Ca::new("Other Public Root CA")?;
+            Ok((other.issue_for(&names, false)?, other.pem()))
+        }
+    }
+}
+
+impl Idp {
+    /// Starts the IdP on ephemeral loopback ports, with a certificate from `ca` (or, for
+    /// `tls = other-ca`, from a CA of its own).
+    pub async fn start(setup: IdpSetup, ca: &Ca) -> Result<Idp, IdpError> {
+        let (cert, issuer_pem) = server_cert(&setup, ca).map_err(IdpError::Tls)?;
+        Idp::serve(setup, SocketAddr::from(([127, 0, 0, 1], 0)), &cert, issuer_pem).await
+    }
+
+    /// Starts the IdP listening on `addr` and presenting `cert` (issued by the CA in `ca_pem`).
+    pub async fn serve(setup: IdpSetup, addr: SocketAddr, cert: &ServerCert, ca_pem: String) -> Result<Idp, IdpError> {
+        let tls_config = cert.server_config().map_err(IdpError::Tls)?;
+        let tls_listener = TcpListener::bind(addr).await.map_err(IdpError::Bind)?;
+        let port = tls_listener.local_addr().map_err(IdpError::Bind)?.port();
+        let url = |host: &str, port: u16, path: &str| {
+            Url::parse(&format!("https://{host}:{port}{path}")).expect("harness host names make valid URLs")
+        };
+        let (token_endpoint, broken) = match setup.token_endpoint {
+            TokenEndpoint::Served => (url(IDP_HOST, port, "/token"), None),
+            TokenEndpoint::Unresolvable => (url("idp.sso.invalid", port, "/token"), None),
+            TokenEndpoint::InternalAlias => (url(IDP_INTERNAL_HOST, port, "/token"), None),
+            TokenEndpoint::Refused => {
+                let (closed, held) = BrokenPort::refusing(addr.ip()).await.map_err(IdpError::Bind)?;
+                (url(IDP_HOST, closed, "/token"), Some(held))
+            }
+            TokenEndpoint::Blackhole => {
+                let (dropping, held) = BrokenPort::blackhole(addr.ip()).await.map_err(IdpError::Bind)?;
+                (url(IDP_HOST, dropping, "/token"), Some(held))
+            }
+        };
+        let jwks_host = if setup.separate_jwks_host { JWKS_HOST } else { IDP_HOST };
+        let endpoints = ProviderEndpoints {
+            issuer: format!("https://{IDP_HOST}:{port}"),
+            authorization_endpoint: url(IDP_HOST, port, "/authorize"),
+            token_endpoint,
+            userinfo_endpoint: url(IDP_HOST, port, "/userinfo"),
+            jwks_uri: url(jwks_host, port, "/jwks"),
+        };
+        let state = Arc::new(State::new(setup, endpoints.clone()));
+        let server = MockServer::builder().start().await;
+        endpoints::mount(&server, &state).await;
+        let tls = Task::spawn(tls_front::terminate_tls(tls_listener, tls_config, *server.address()));
+        Ok(Idp { endpoints, ca_pem, state, _server: server, _tls: tls, _broken: broken })
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.endpoints.issuer
+    }
+
+    /// The endpoints, as the discovery document publishes them.
+    pub fn endpoints(&self) -> &ProviderEndpoints {
+        &self.endpoints
+    }
+
+    /// The CA that issued the IdP's certificate (PEM): what a client must trust. For
+    /// `tls = other-ca` it is not the environment's CA.
+    pub fn ca_pem(&self) -> &str {
+        &self.ca_pem
+    }
+
+    /// What the IdP was set up with.
+    pub fn setup(&self) -> &IdpSetup {
+        &self.state.setup
+    }
+
+    /// Registers the RP's redirect URI for the client, as an administrator does in the IdP's
+    /// console — or, when `[setup.idp.client] redirect_uris` is given, exactly those.
+    pub fn register_redirect_uri(&self, rp_redirect_uri: &str) {
+        let registered = match &self.state.setup.client.redirect_uris {
+            None => vec![rp_redirect_uri.to_owned()],
+            Some(uris) => uris.iter().map(|uri| uri.replace("{{rp_redirect_uri}}", rp_redirect_uri)).collect(),
+        };
+        self.state.redirect_uris.lock().expect("idp lock").extend(registered);
+    }
+
+    /// Every request the IdP answered, oldest first.
+    pub fn requests(&self) -> Vec<IdpRequest> {
+        self.state.requests.lock().expect("idp lock").clone()
+    }
+
+    /// How many requests reached `METHOD path`.
+    pub fn count(&self, method: &str, path: &str) -> usize {
+        self.state.count(method, path)
+    }
+
+    pub fn log(&self) -> &PartyLog {
+        &self.state.log
+    }
+}
+
+/// The IdP's clock: the machine's, moved by `offset_secs`.
+fn now(offset_secs: i64) -> i64 {
+    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+    secs + offset_secs
+}

@@ -1,0 +1,170 @@
+//! The relying party: the contract any RP under test meets ([`LaunchRp`], [`RunningRp`],
+//! [`RpSettings`]), how it is configured ([`RpSetup`]) and the reference RP that implements it
+//! with axum, `openidconnect` and `reqwest` ([`ReferenceRp`]).
+//!
+//! - [`setup`] — `[setup.rp]`, the one description of an RP's configuration
+//! - [`contract`] — the lines an RP in another process prints (readiness, verdicts)
+//! - [`reference`] — the reference RP
+//!
+//! A failure is one [`AuthenticationFailed`] whose Display names the stage and whose `source()`
+//! chain goes down to the root cause.
+
+pub mod contract;
+pub mod reference;
+pub mod setup;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use url::Url;
+
+pub use self::reference::{back_channel_client, ReferenceRp, RunningReferenceRp};
+pub use self::setup::{BasicEncoding, IssuerForm, Metadata, RpAuthMethod, RpSetup, TrustAnchor};
+use crate::chain::ErrorChain;
+use crate::hosts::Hosts;
+use crate::oauth::ProviderEndpoints;
+
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Everything the harness tells an RP under test: the [`RpSetup`] it is configured with, resolved
+/// against the environment — where the IdP is, the client registration, the network (proxy URL,
+/// trusted CAs, name service).
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+pub struct RpSettings {
+    /// The issuer identifier as configured, e.g. `https://idp.sso.test:41234`.
+    pub issuer: String,
+    /// Endpoints typed in by an administrator; `None` means: discover them from the issuer.
+    pub endpoints: Option<ProviderEndpoints>,
+    pub client_id: String,
+    pub client_secret: String,
+    /// The forward proxy for back-channel calls, e.g. `http://proxy.sso.test:3128` (with the
+    /// credentials in the URL when the setup has them).
+    pub proxy: Option<Url>,
+    /// The CAs the RP trusts for HTTPS (PEM).
+    pub trusted_ca_pem: String,
+    /// The name service (in-process: the harness's host map; in a container: the system's).
+    #[serde(skip, default = "Hosts::system")]
+    pub hosts: Hosts,
+    /// The rest of the configuration, as the scenario set it.
+    pub setup: RpSetup,
+}
+
+impl std::fmt::Debug for RpSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut proxy = self.proxy.clone();
+        if let Some(proxy) = proxy.as_mut().filter(|p| p.password().is_some()) {
+            let _ = proxy.set_password(Some("[REDACTED]"));
+        }
+        f.debug_struct("RpSettings")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[REDACTED]")
+            .field("proxy", &proxy.map(|p| p.to_string()))
+            .field("setup", &self.setup)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RpSettings {
+    /// Connect and request timeout of the back channel.
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.setup.timeout_ms)
+    }
+
+    /// Hosts that bypass the proxy, in `NO_PROXY` syntax.
+    pub fn no_proxy(&self) -> Option<&str> {
+        self.setup.no_proxy.as_deref()
+    }
+}
+
+/// Why an RP could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RpError {
+    #[error("binding the RP's listener failed")]
+    Bind(#[source] std::io::Error),
+    #[error("building the RP's HTTP client failed")]
+    Client(#[source] reqwest::Error),
+    #[error("writing the RP's settings files failed")]
+    Files(#[source] std::io::Error),
+    #[error("starting the RP under test (`{program}`) failed")]
+    Spawn { program: String, source: std::io::Error },
+    #[error("the RP under test (`{program}`) exited with {status} before it was ready; expected a line `sso-repro-rp ready on port N`; its last lines:{last_lines}")]
+    Exited { program: String, status: String, last_lines: String },
+    #[error("the RP under test (`{program}`) printed no line `sso-repro-rp ready on port N` within {waited:?}; its last lines:{last_lines}")]
+    NotReady { program: String, waited: Duration, last_lines: String },
+}
+
+/// A running RP under test, whatever it is written in.
+pub trait RunningRp: Send + Sync {
+    /// Where a browser starts to sign in.
+    fn login_url(&self) -> Url;
+    /// The redirect URI the IdP must have registered for this RP.
+    fn redirect_uri(&self) -> String;
+    /// Every sign-in failure so far, as error chains, oldest first.
+    fn failures(&self) -> Vec<ErrorChain>;
+    /// What the RP logged so far (secrets redacted).
+    fn log(&self) -> Vec<String>;
+    /// Waits, bounded, until the RP has finished with its first `callbacks` callbacks (for an RP in
+    /// another process, whose output arrives after it answered). The reference RP is done when it
+    /// answers.
+    fn settle(&self, callbacks: usize) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        let _ = callbacks;
+        Box::pin(std::future::ready(()))
+    }
+}
+
+/// The future of a starting RP.
+pub type Launching<'a> = Pin<Box<dyn Future<Output = Result<Box<dyn RunningRp>, RpError>> + Send + 'a>>;
+
+/// Starts an RP under test from [`RpSettings`].
+pub trait LaunchRp: Send + Sync + std::fmt::Debug {
+    fn launch(&self, settings: RpSettings) -> Launching<'_>;
+}
+
+/// The stage of a sign-in at which it failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Stage {
+    FetchingMetadata,
+    ValidatingAuthorizationResponse,
+    ExchangingTokens,
+    FetchingKeys,
+    ValidatingIdToken,
+    FetchingUserinfo,
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Stage::FetchingMetadata => "fetching the provider metadata failed",
+            Stage::ValidatingAuthorizationResponse => "validating the authorization response failed",
+            Stage::ExchangingTokens => "exchanging authorization tokens failed",
+            Stage::FetchingKeys => "fetching the signing keys failed",
+            Stage::ValidatingIdToken => "validating the ID token failed",
+            Stage::FetchingUserinfo => "fetching the user info failed",
+        })
+    }
+}
+
+impl Stage {
+    /// Every stage, in the order of a sign-in.
+    pub const ALL: [Stage; 6] = [
+        Stage::FetchingMetadata,
+        Stage::ValidatingAuthorizationResponse,
+        Stage::ExchangingTokens,
+        Stage::FetchingKeys,
+        Stage::ValidatingIdToken,
+        Stage::FetchingUserinfo,
+    ];
+}
+
+/// A failed sign-in: Display names the stage, `source()` leads to the root cause.
+#[derive(Debug, thiserror::Error)]
+#[error("{stage}")]
+pub struct AuthenticationFailed {
+    pub stage: Stage,
+    #[source]
+    pub source: BoxError,
+}
