@@ -97,13 +97,20 @@ pub enum RootCause {
     ServerError,
     StateMismatch,
     AccessDenied,
+    /// The IdP refused the request itself (`invalid_request`, `unauthorized_client`,
+    /// `unsupported_grant_type`, `invalid_scope`): not a credentials problem.
+    InvalidRequest,
+    /// The userinfo response is about another user than the ID token (its `sub` differs).
+    SubjectMismatch,
+    /// The ID token's `at_hash` (or `c_hash`) does not match the token it vouches for.
+    TokenHashMismatch,
     /// Nothing in the chain was recognised.
     Unclassified,
 }
 
 impl RootCause {
     /// Every kind, for listings and documentation.
-    pub const ALL: [RootCause; 27] = [
+    pub const ALL: [RootCause; 30] = [
         RootCause::ProxyRefusedConnect,
         RootCause::ProxyAuthRequired,
         RootCause::DnsFailure,
@@ -130,6 +137,9 @@ impl RootCause {
         RootCause::ServerError,
         RootCause::StateMismatch,
         RootCause::AccessDenied,
+        RootCause::InvalidRequest,
+        RootCause::SubjectMismatch,
+        RootCause::TokenHashMismatch,
         RootCause::Unclassified,
     ];
 
@@ -214,6 +224,9 @@ const RULES: &[(RootCause, &[&str])] = &[
     (RootCause::RedirectUriMismatch, &["redirect_uri"]),
     (RootCause::PkceMismatch, &["pkce", "code_verifier"]),
     (RootCause::InvalidGrant, &["invalid_grant"]),
+    (RootCause::InvalidRequest, &["invalid_request", "unauthorized_client", "unsupported_grant_type", "invalid_scope"]),
+    (RootCause::SubjectMismatch, &["subject mismatch", "userinfo sub"]),
+    (RootCause::TokenHashMismatch, &["at_hash does not match", "c_hash does not match", "access token hash"]),
     (RootCause::StateMismatch, &["state mismatch", "mismatching_state", "state not equal"]),
     (RootCause::AccessDenied, &["access_denied"]),
     (RootCause::NonceMismatch, &["invalid nonce", "nonce mismatch", "nonce cannot be validated"]),
@@ -229,6 +242,7 @@ const RULES: &[(RootCause, &[&str])] = &[
             "missing field `iss`",
             "missing field `aud`",
             "missing field `exp`",
+            "claim, which the rp requires",
         ],
     ),
     (RootCause::DisallowedAlgorithm, &["no signature found", "disallowed signature algorithm", "unsigned jwt"]),
