@@ -102,7 +102,7 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        "explain" => match args.id.as_deref().map(|id| (id, scenarios.iter().find(|s| s.id == id))) {
+        "explain" => match args.id.as_deref().map(|id| (id, scenarios.iter().find(|s| s.answers_to(id)))) {
             Some((_, Some(scenario))) => {
                 explain(scenario, &args.scenarios);
                 ExitCode::SUCCESS
