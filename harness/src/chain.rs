@@ -77,6 +77,8 @@ pub enum RootCause {
     ExpiredCertificate,
     InvalidClient,
     RedirectUriMismatch,
+    /// PKCE failed: the verifier does not match the challenge, or the provider requires PKCE the RP did
+    /// not send.
     PkceMismatch,
     InvalidGrant,
     /// The token endpoint answered with something that is not a token response (HTML, bad JSON).
@@ -97,6 +99,8 @@ pub enum RootCause {
     ServerError,
     StateMismatch,
     AccessDenied,
+    /// The provider's metadata (discovery document) lacks what it must have or cannot be read.
+    InvalidMetadata,
     /// The IdP refused the request itself (`invalid_request`, `unauthorized_client`,
     /// `unsupported_grant_type`, `invalid_scope`): not a credentials problem.
     InvalidRequest,
@@ -110,7 +114,7 @@ pub enum RootCause {
 
 impl RootCause {
     /// Every kind, for listings and documentation.
-    pub const ALL: [RootCause; 30] = [
+    pub const ALL: [RootCause; 31] = [
         RootCause::ProxyRefusedConnect,
         RootCause::ProxyAuthRequired,
         RootCause::DnsFailure,
@@ -137,6 +141,7 @@ impl RootCause {
         RootCause::ServerError,
         RootCause::StateMismatch,
         RootCause::AccessDenied,
+        RootCause::InvalidMetadata,
         RootCause::InvalidRequest,
         RootCause::SubjectMismatch,
         RootCause::TokenHashMismatch,
@@ -264,6 +269,16 @@ const RULES: &[(RootCause, &[&str])] = &[
             "invalid signature",
             "failed to verify signature",
             "signature validation failed",
+        ],
+    ),
+    (
+        RootCause::InvalidMetadata,
+        &[
+            "missing field `jwks_uri`",
+            "missing field `authorization_endpoint`",
+            "missing field `response_types_supported`",
+            "missing field `subject_types_supported`",
+            "missing field `id_token_signing_alg_values_supported`",
         ],
     ),
     (
