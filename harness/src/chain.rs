@@ -1,8 +1,10 @@
 //! Error chains: the walk down `source()`, their one rendering, and the taxonomy of root causes.
 //!
 //! A scenario states its expected root cause as a [`RootCause`], independent of how a client words
-//! it; [`RootCause::classify`] reads a chain's text and knows the wordings of several clients
-//! (reqwest/hyper, openidconnect, Java, curl, Python requests, Go).
+//! it; [`RootCause::classify`] reads a chain's text and knows the wordings of many clients
+//! (reqwest/hyper, openidconnect, Java HttpURLConnection/HttpClient/Nimbus, curl, Python
+//! requests/httpx/urllib/Authlib, Go net/http/x/oauth2/go-oidc, Node, mod_auth_openidc). The corpus
+//! `harness/tests/wordings.tsv` holds every wording it knows, with the cause it must give.
 
 use std::error::Error;
 use std::fmt;
@@ -153,33 +155,101 @@ impl RootCause {
         serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
     }
 
-    /// Classifies a chain by its wording, innermost level first (the most specific words). Each
-    /// level is read together with the levels beneath it, so a wording that a log split at `: `
-    /// (`Tunnel failed, got: 403`) still matches.
+    /// Classifies a chain by its wording: the most specific cause found anywhere in the chain. Each
+    /// level is read together with the levels beneath it (so a wording that a log split at `: `,
+    /// `Tunnel failed, got: 403`, still matches). A cause of the [`Tier::Specific`] kind found at any
+    /// depth beats a transport symptom (refused, reset, timeout, 5xx) — the DNS lookup that timed
+    /// out is a DNS failure, a 503 through a proxy is the proxy's refusal; within a tier the innermost
+    /// level decides, and within a level the order of the rules.
     pub fn classify<S: AsRef<str>>(levels: &[S]) -> RootCause {
-        let levels: Vec<String> = levels.iter().map(|l| l.as_ref().to_lowercase()).collect();
+        let levels: Vec<String> = levels.iter().map(|l| l.as_ref().trim().to_lowercase()).collect();
+        let mut best: Option<(Tier, usize, usize, RootCause)> = None;
         for depth in (0..levels.len()).rev() {
             let text = levels[depth..].join(": ");
-            if let Some(cause) = RULES.iter().find(|(_, words)| words.iter().any(|w| text.contains(w))).map(|r| r.0) {
-                return cause;
+            let exact = exact_level(&levels, depth).map(|cause| (Tier::Specific, cause));
+            let found = exact.or_else(|| {
+                RULES
+                    .iter()
+                    .find(|rule| rule.words.iter().any(|w| text.contains(w)))
+                    .map(|rule| (rule.tier, rule.cause))
+            });
+            if let Some((tier, cause)) = found {
+                let order = RULES.iter().position(|r| r.cause == cause).unwrap_or(0);
+                // Lower tier first, then the deeper level, then the earlier rule.
+                let key = (tier, usize::MAX - depth, order, cause);
+                if best.is_none_or(|b| (key.0, key.1, key.2) < (b.0, b.1, b.2)) {
+                    best = Some(key);
+                }
             }
         }
-        RootCause::Unclassified
+        best.map_or(RootCause::Unclassified, |b| b.3)
+    }
+
+    /// Every wording this classifier maps to the cause (lowercase substrings), for documentation.
+    pub fn wordings(self) -> Vec<&'static str> {
+        let mut words: Vec<&'static str> =
+            RULES.iter().filter(|r| r.cause == self).flat_map(|r| r.words).copied().collect();
+        words.extend(EXACT_AFTER_REQUEST.iter().filter(|(_, c)| *c == self).map(|(w, _)| *w));
+        words
     }
 }
 
-/// Wordings per root cause, lowercase. The more specific rules come first.
-const RULES: &[(RootCause, &[&str])] = &[
-    (
+/// How telling a wording is: a specific cause anywhere in a chain beats a transport symptom.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Tier {
+    /// Names the cause (a proxy's refusal, a certificate problem, an OAuth error, a token check).
+    Specific,
+    /// A symptom that a more specific cause may explain (refused, reset, timed out, a 5xx).
+    Transport,
+}
+
+struct Rule {
+    cause: RootCause,
+    tier: Tier,
+    words: &'static [&'static str],
+}
+
+const fn rule(cause: RootCause, words: &'static [&'static str]) -> Rule {
+    Rule { cause, tier: Tier::Specific, words }
+}
+
+const fn transport(cause: RootCause, words: &'static [&'static str]) -> Rule {
+    Rule { cause, tier: Tier::Transport, words }
+}
+
+/// Go's net/http turns a refused CONNECT into the status text alone (`Post "https://…/token":
+/// Forbidden`): a level that is exactly a reason phrase, right under a `Post "…"`/`Get "…"` level.
+const EXACT_AFTER_REQUEST: &[(&str, RootCause)] = &[
+    ("proxy authentication required", RootCause::ProxyAuthRequired),
+    ("forbidden", RootCause::ProxyRefusedConnect),
+    ("bad gateway", RootCause::ProxyRefusedConnect),
+    ("service unavailable", RootCause::ProxyRefusedConnect),
+    ("gateway timeout", RootCause::ProxyRefusedConnect),
+];
+
+fn exact_level(levels: &[String], depth: usize) -> Option<RootCause> {
+    let above = levels.get(depth.checked_sub(1)?)?;
+    let request = ["post \"", "get \"", "post http", "get http"].iter().any(|p| above.starts_with(p));
+    if !request || depth + 1 != levels.len() {
+        return None;
+    }
+    EXACT_AFTER_REQUEST.iter().find(|(w, _)| levels[depth] == *w).map(|(_, c)| *c)
+}
+
+/// Wordings per root cause, lowercase; within a level, the earlier rule wins.
+const RULES: &[Rule] = &[
+    rule(
         RootCause::ProxyAuthRequired,
         &[
             "proxy authorization required",
             "407 proxy authentication required",
             "tunnel failed, got: 407",
             "response 407",
+            "proxyerror: 407",
+            "connect refused by proxy: http/1.1 407",
         ],
     ),
-    (
+    rule(
         RootCause::ProxyRefusedConnect,
         &[
             "tunnel error: unsuccessful",
@@ -187,23 +257,44 @@ const RULES: &[(RootCause, &[&str])] = &[
             "tunnel failed, got:",
             "connect tunnel failed",
             "tunnel connection failed",
+            "connect refused by proxy",
+            "tunnelrefusedexception",
+            "proxyerror: 4",
+            "proxyerror: 5",
         ],
     ),
-    (
+    rule(
         RootCause::DnsFailure,
         &[
             "failed to lookup address",
             "unknownhostexception",
+            "unresolvedaddressexception",
             "no such host",
             "could not resolve host",
+            "could not resolve proxy",
             "name or service not known",
+            "temporary failure in name resolution",
+            "nodename nor servname provided",
+            "failed to resolve '",
+            "nameresolutionerror",
+            "getaddrinfo enotfound",
+            "getaddrinfo eai_again",
+            "dial tcp: lookup ",
+            "dial udp: lookup ",
+            "resolving timed out",
         ],
     ),
-    (RootCause::ConnectionRefused, &["connection refused"]),
-    (RootCause::ConnectionReset, &["connection reset", "reset by peer"]),
-    (RootCause::Timeout, &["timed out", "operation timed out", "i/o timeout", "timeout"]),
-    (RootCause::ExpiredCertificate, &["certificate expired", "certificate has expired", "expired certificate"]),
-    (
+    rule(
+        RootCause::ExpiredCertificate,
+        &[
+            "certificate expired",
+            "certificate has expired",
+            "expired certificate",
+            "certificateexpiredexception",
+            "cert_has_expired",
+        ],
+    ),
+    rule(
         RootCause::HostnameMismatch,
         &[
             "notvalidforname",
@@ -212,9 +303,12 @@ const RULES: &[(RootCause, &[&str])] = &[
             "doesn't match any of the subject alternative names",
             "no subject alternative",
             "x509: certificate is valid for",
+            "no alternative certificate subject name matches",
+            "does not match certificate's altnames",
+            "err_tls_cert_altname_invalid",
         ],
     ),
-    (
+    rule(
         RootCause::UntrustedCertificate,
         &[
             "unknownissuer",
@@ -223,23 +317,60 @@ const RULES: &[(RootCause, &[&str])] = &[
             "self signed certificate",
             "self-signed certificate",
             "unable to get local issuer certificate",
+            "unable to verify the first certificate",
+            "depth_zero_self_signed_cert",
         ],
     ),
-    (RootCause::InvalidClient, &["invalid_client"]),
-    (RootCause::RedirectUriMismatch, &["redirect_uri"]),
-    (RootCause::PkceMismatch, &["pkce", "code_verifier"]),
-    (RootCause::InvalidGrant, &["invalid_grant"]),
-    (RootCause::InvalidRequest, &["invalid_request", "unauthorized_client", "unsupported_grant_type", "invalid_scope"]),
-    (RootCause::SubjectMismatch, &["subject mismatch", "userinfo sub"]),
-    (RootCause::TokenHashMismatch, &["at_hash does not match", "c_hash does not match", "access token hash"]),
-    (RootCause::StateMismatch, &["state mismatch", "mismatching_state", "state not equal"]),
-    (RootCause::AccessDenied, &["access_denied"]),
-    (RootCause::NonceMismatch, &["invalid nonce", "nonce mismatch", "nonce cannot be validated"]),
-    (
-        RootCause::IssuerMismatch,
-        &["invalid issuer", "unexpected issuer", "unexpected jwt issuer", "issued by a different provider"],
+    rule(RootCause::InvalidClient, &["invalid_client"]),
+    rule(
+        RootCause::RedirectUriMismatch,
+        &["redirect_uri does not match", "redirect_uri mismatch", "invalid redirect_uri", "redirect uri mismatch"],
     ),
-    (
+    rule(RootCause::PkceMismatch, &["pkce", "code_verifier"]),
+    rule(RootCause::InvalidGrant, &["invalid_grant"]),
+    rule(
+        RootCause::InvalidRequest,
+        &["invalid_request", "unauthorized_client", "unsupported_grant_type", "invalid_scope"],
+    ),
+    rule(RootCause::SubjectMismatch, &["subject mismatch", "userinfo sub"]),
+    rule(RootCause::TokenHashMismatch, &["at_hash does not match", "c_hash does not match", "access token hash"]),
+    rule(
+        RootCause::StateMismatch,
+        &[
+            "state mismatch",
+            "mismatching_state",
+            "state not equal",
+            "state has expired",
+            "unable to restore state",
+            "state cookie found",
+            "authorization_request_not_found",
+        ],
+    ),
+    rule(RootCause::AccessDenied, &["access_denied"]),
+    rule(
+        RootCause::NonceMismatch,
+        &[
+            "invalid nonce",
+            "nonce mismatch",
+            "nonce cannot be validated",
+            "the nonce value",
+            "invalid claim \"nonce\"",
+            "invalid claim 'nonce'",
+        ],
+    ),
+    rule(
+        RootCause::IssuerMismatch,
+        &[
+            "invalid issuer",
+            "unexpected issuer",
+            "unexpected jwt issuer",
+            "issued by a different provider",
+            "does not match received \"iss\" value",
+            "invalid claim \"iss\"",
+            "invalid claim 'iss'",
+        ],
+    ),
+    rule(
         RootCause::MissingClaim,
         &[
             "missing field `sub`",
@@ -248,30 +379,47 @@ const RULES: &[(RootCause, &[&str])] = &[
             "missing field `aud`",
             "missing field `exp`",
             "claim, which the rp requires",
+            "missing_claim",
         ],
     ),
-    (RootCause::DisallowedAlgorithm, &["no signature found", "disallowed signature algorithm", "unsigned jwt"]),
-    (
-        RootCause::ServerError,
-        &["http status code 50", "status code 50", "500 internal server error", "503 service unavailable"],
+    rule(
+        RootCause::DisallowedAlgorithm,
+        &["no signature found", "disallowed signature algorithm", "unsigned jwt", "unsupported_algorithm"],
     ),
-    (RootCause::AudienceMismatch, &["invalid audiences", "invalid audience", "aud claim"]),
-    (RootCause::TokenNotYetValid, &["issued in the future", "issue time ahead", "iat is in the future", "used before"]),
-    (RootCause::TokenExpired, &["expired"]),
-    (
+    rule(
+        RootCause::AudienceMismatch,
+        &["invalid audiences", "invalid audience", "aud claim", "invalid claim \"aud\"", "invalid claim 'aud'"],
+    ),
+    rule(
+        RootCause::TokenNotYetValid,
+        &["issued in the future", "issue time ahead", "iat is in the future", "used before", "token is not valid yet"],
+    ),
+    rule(
+        RootCause::TokenExpired,
+        &[
+            "token expired",
+            "token is expired",
+            "token has expired",
+            "expired_token",
+            "jwt expired",
+            "expiredjwtexception",
+        ],
+    ),
+    rule(
         RootCause::UnknownKid,
         &["no matching key", "unable to match key", "kidnotfound", "no key found", "ambiguous key identification"],
     ),
-    (
+    rule(
         RootCause::BadSignature,
         &[
             "signature verification failed",
             "invalid signature",
             "failed to verify signature",
             "signature validation failed",
+            "bad_signature",
         ],
     ),
-    (
+    rule(
         RootCause::InvalidMetadata,
         &[
             "missing field `jwks_uri`",
@@ -281,7 +429,7 @@ const RULES: &[(RootCause, &[&str])] = &[
             "missing field `id_token_signing_alg_values_supported`",
         ],
     ),
-    (
+    rule(
         RootCause::InvalidTokenResponse,
         &[
             "failed to parse server response",
@@ -289,6 +437,35 @@ const RULES: &[(RootCause, &[&str])] = &[
             "content type was expected",
             "unexpected response content-type",
             "has no id_token",
+            "looking for beginning of value",
+            "jsondecodeerror",
+            "server response missing access_token",
+        ],
+    ),
+    transport(
+        RootCause::ConnectionRefused,
+        &[
+            "connection refused",
+            "econnrefused",
+            "couldn't connect to server",
+            "connectexception: java.nio.channels.closedchannelexception",
+        ],
+    ),
+    transport(RootCause::ConnectionReset, &["connection reset", "reset by peer", "econnreset", "socket hang up"]),
+    transport(
+        RootCause::Timeout,
+        &["timed out", "i/o timeout", "timeout", "deadline exceeded", "etimedout", "aborted due to timeout"],
+    ),
+    transport(
+        RootCause::ServerError,
+        &[
+            "http status code 50",
+            "status code 50",
+            "500 internal server error",
+            "503 service unavailable",
+            "500 server error",
+            "http error 500",
+            "http error 503",
         ],
     ),
 ];

@@ -8,7 +8,8 @@
 //! - `sso-repro-rp ready on port N` once it accepts connections (it is `http://rp.sso.test:N`);
 //! - after each callback, `sso-repro-rp: signed in` or `sso-repro-rp: sign-in failed`, the latter
 //!   after it printed its error the way the product does (a Java stack trace, a Python traceback,
-//!   a log line with `ERROR`) — [`crate::logchain`] reads the chain back from it.
+//!   a log line with `ERROR`, or lines in the [`LogFormat`] it was given) — [`crate::logchain`] reads
+//!   the chain back from every error line and trace printed since the verdict before.
 //!
 //! Environment: `SSO_ISSUER`, `SSO_AUTHORIZATION_ENDPOINT`, `SSO_TOKEN_ENDPOINT`, `SSO_JWKS_URI`,
 //! `SSO_USERINFO_ENDPOINT`, `SSO_CLIENT_ID`, `SSO_CLIENT_SECRET`, `SSO_CLIENT_AUTH_METHOD`,
@@ -30,6 +31,7 @@ use url::Url;
 
 use crate::chain::ErrorChain;
 use crate::hosts::RP_HOST;
+use crate::logchain::LogFormat;
 pub use crate::rp::contract::{print_verdicts, READY_PREFIX, SIGNED_IN, SIGN_IN_FAILED};
 use crate::rp::{LaunchRp, Launching, RpError, RpSettings, RunningRp};
 use crate::task::Task;
@@ -44,6 +46,7 @@ pub struct CommandRp {
     program: PathBuf,
     args: Vec<String>,
     ready_within: Duration,
+    log_format: LogFormat,
 }
 
 impl CommandRp {
@@ -54,6 +57,7 @@ impl CommandRp {
             program: program.into(),
             args: Vec::new(),
             ready_within: Duration::from_secs(10),
+            log_format: LogFormat::default(),
         }
     }
 
@@ -65,6 +69,14 @@ impl CommandRp {
     /// How long the program may take to print its readiness line (default 10 s).
     pub fn ready_within(mut self, wait: Duration) -> CommandRp {
         self.ready_within = wait;
+        self
+    }
+
+    /// How the program marks its error lines (default: [`LogFormat::default`]; e.g.
+    /// [`LogFormat::apache_error_log`] for an RP that is Apache httpd, [`LogFormat::go_log`] for Go's
+    /// `log`). Stack traces, tracebacks and Node error blocks are read in every format.
+    pub fn log_format(mut self, format: LogFormat) -> CommandRp {
+        self.log_format = format;
         self
     }
 
@@ -122,6 +134,7 @@ impl Output {
 /// A running external RP; killed when dropped.
 pub struct RunningCommandRp {
     port: u16,
+    log_format: LogFormat,
     output: Output,
     _child: Child,
     _readers: [Task; 2],
@@ -229,7 +242,14 @@ impl RunningCommandRp {
             }
             let _ = tokio::time::timeout(wait, arrived).await;
         };
-        Ok(RunningCommandRp { port, output, _child: child, _readers: readers, _dir: dir })
+        Ok(RunningCommandRp {
+            port,
+            log_format: rp.log_format.clone(),
+            output,
+            _child: child,
+            _readers: readers,
+            _dir: dir,
+        })
     }
 
     fn verdicts(&self) -> usize {
@@ -244,13 +264,18 @@ pub fn verdicts(lines: &[String]) -> usize {
 
 /// One chain per `sign-in failed` verdict, read from the lines printed since the verdict before.
 pub fn failures_from_lines(lines: &[String]) -> Vec<ErrorChain> {
+    failures_in_format(lines, &LogFormat::default())
+}
+
+/// [`failures_from_lines`] for a program whose error lines are marked as `format` says.
+pub fn failures_in_format(lines: &[String], format: &LogFormat) -> Vec<ErrorChain> {
     let mut failures = Vec::new();
     let mut since: Vec<&String> = Vec::new();
     for line in lines {
         match line.trim() {
             SIGNED_IN => since.clear(),
             SIGN_IN_FAILED => {
-                let chain = crate::logchain::chain_from_log(&since).unwrap_or_else(|| ErrorChain {
+                let chain = format.chain(&since).unwrap_or_else(|| ErrorChain {
                     levels: vec![
                         "the RP said the sign-in failed, but printed no error chain that sso-repro can read".to_owned()
                     ],
@@ -280,7 +305,7 @@ impl RunningRp for RunningCommandRp {
     }
 
     fn failures(&self) -> Vec<ErrorChain> {
-        failures_from_lines(&self.output.lines())
+        failures_in_format(&self.output.lines(), &self.log_format)
     }
 
     fn log(&self) -> Vec<String> {

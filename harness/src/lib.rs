@@ -60,6 +60,7 @@ pub use command::CommandRp;
 pub use env::{EnvBuilder, EnvError, Outcome, SsoEnv};
 pub use hosts::Hosts;
 pub use idp::{Idp, IdpSetup};
+pub use logchain::LogFormat;
 pub use oauth::ClientAuthMethod;
 pub use proxy::{Decision, Proxy, ProxyPolicy};
 pub use rp::{AuthenticationFailed, LaunchRp, ReferenceRp, RpSettings, RpSetup, RunningRp, Stage};
