@@ -186,11 +186,13 @@ impl RootCause {
     }
 
     /// Every wording this classifier maps to the cause (lowercase substrings), for documentation.
-    pub fn wordings(self) -> Vec<&'static str> {
-        let mut words: Vec<&'static str> =
-            RULES.iter().filter(|r| r.cause == self).flat_map(|r| r.words).copied().collect();
-        words.extend(EXACT_AFTER_REQUEST.iter().filter(|(_, c)| *c == self).map(|(w, _)| *w));
-        words
+    pub fn wordings(self) -> Vec<String> {
+        let rules = RULES.iter().filter(|r| r.cause == self).flat_map(|r| r.words).map(|w| (*w).to_owned());
+        let exact = EXACT_AFTER_REQUEST
+            .iter()
+            .filter(|(_, c)| *c == self)
+            .map(|(w, _)| format!("{w} (a whole level, right under post \"…\")"));
+        rules.chain(exact).collect()
     }
 }
 
@@ -550,6 +552,29 @@ mod tests {
         ];
         assert_eq!(RootCause::classify(&levels), RootCause::ConnectionRefused);
         assert_eq!(RootCause::classify(&["something odd"]), RootCause::Unclassified);
+    }
+
+    #[test]
+    fn a_cause_named_anywhere_beats_a_transport_symptom_beneath_it() {
+        // Go's resolver, refused: the lookup is what failed.
+        let go = [
+            "Post \"https://idp/token\"",
+            "dial tcp: lookup idp on 127.0.0.1:53: read udp 127.0.0.1:1->127.0.0.1:53: read: connection refused",
+        ];
+        assert_eq!(RootCause::classify(&go), RootCause::DnsFailure);
+        // A 503 through a proxy is the proxy's refusal, not the IdP's server error.
+        assert_eq!(RootCause::classify(&["httpx.ProxyError: 503 Service Unavailable"]), RootCause::ProxyRefusedConnect);
+        assert_eq!(RootCause::classify(&["Post \"https://idp/token\"", "Forbidden"]), RootCause::ProxyRefusedConnect);
+    }
+
+    #[test]
+    fn an_expired_certificate_is_never_an_expired_token() {
+        let java = [
+            "javax.net.ssl.SSLHandshakeException: PKIX path validation failed: validity check failed",
+            "java.security.cert.CertificateExpiredException: NotAfter: Sun Nov 29 18:17:41 UTC 2026",
+        ];
+        assert_eq!(RootCause::classify(&java), RootCause::ExpiredCertificate);
+        assert_eq!(RootCause::classify(&["oidc_restore_proto_state: state has expired"]), RootCause::StateMismatch);
     }
 
     #[test]

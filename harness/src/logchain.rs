@@ -166,9 +166,6 @@ fn continuation(line: &str) -> Option<String> {
     if text.is_empty() || is_markup(text) || is_frame(line) || text == "}" || text == "{" {
         return None;
     }
-    if is_markup(line) {
-        return None;
-    }
     Some(text.strip_prefix("Caused by: ").unwrap_or(text).to_owned())
 }
 
@@ -221,9 +218,7 @@ fn python(lines: &[&str], start: usize) -> Option<(Vec<String>, usize)> {
     let mut expecting_exception = false;
     while i < lines.len() {
         let line = lines[i];
-        if line.starts_with(PYTHON_TRACEBACK) {
-            expecting_exception = true;
-        } else if PYTHON_CHAINS.contains(&line.trim()) {
+        if line.starts_with(PYTHON_TRACEBACK) || PYTHON_CHAINS.contains(&line.trim()) {
             expecting_exception = true;
         } else if line.trim().is_empty() {
             if expecting_exception {

@@ -111,3 +111,32 @@ fn every_root_cause_but_unclassified_has_a_wording_in_the_corpus_or_says_why_not
         assert!(rows.iter().any(|r| r.cause == cause), "no wording of {cause} in tests/wordings.tsv");
     }
 }
+
+/// The README's table of root causes and the wordings that map to each, generated from the classifier.
+fn wordings_table() -> String {
+    let mut table = String::from("| root cause | wordings |\n|---|---|\n");
+    for cause in RootCause::ALL.into_iter().filter(|c| *c != RootCause::Unclassified) {
+        let words: Vec<String> = cause.wordings().iter().map(|w| format!("`{}`", w.replace('|', "\\|"))).collect();
+        table.push_str(&format!("| `{cause}` | {} |\n", words.join(" · ")));
+    }
+    table
+}
+
+#[test]
+fn the_readme_lists_every_root_cause_with_its_wordings() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md");
+    let readme = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let (begin, end) = ("<!-- root-causes:begin -->\n", "<!-- root-causes:end -->");
+    let start = readme.find(begin).expect("README.md has the root-causes markers") + begin.len();
+    let stop = readme[start..].find(end).expect("README.md has the root-causes end marker") + start;
+    let table = wordings_table();
+    if std::env::var_os("SSO_REPRO_UPDATE_README").is_some() {
+        let updated = format!("{}{table}{}", &readme[..start], &readme[stop..]);
+        std::fs::write(&path, updated).expect("README.md is writable");
+        return;
+    }
+    assert!(
+        readme[start..stop] == table,
+        "the root-cause table in README.md is stale: run SSO_REPRO_UPDATE_README=1 cargo test -p sso-harness --test wordings"
+    );
+}
