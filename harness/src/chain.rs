@@ -157,10 +157,11 @@ impl RootCause {
 
     /// Classifies a chain by its wording: the most specific cause found anywhere in the chain. Each
     /// level is read together with the levels beneath it (so a wording that a log split at `: `,
-    /// `Tunnel failed, got: 403`, still matches). A cause of the [`Tier::Specific`] kind found at any
-    /// depth beats a transport symptom (refused, reset, timeout, 5xx) — the DNS lookup that timed
-    /// out is a DNS failure, a 503 through a proxy is the proxy's refusal; within a tier the innermost
-    /// level decides, and within a level the order of the rules.
+    /// `Tunnel failed, got: 403`, still matches). A cause named outright found at any
+    /// depth beats a general OAuth error (`invalid_grant`), which beats a transport symptom (refused,
+    /// reset, timeout, 5xx) — the DNS lookup that timed out is a DNS failure, a 503 through a proxy is
+    /// the proxy's refusal; within a tier the innermost level decides, and within a level the order of
+    /// the rules.
     pub fn classify<S: AsRef<str>>(levels: &[S]) -> RootCause {
         let levels: Vec<String> = levels.iter().map(|l| l.as_ref().trim().to_lowercase()).collect();
         let mut best: Option<(Tier, usize, usize, RootCause)> = None;
@@ -201,6 +202,9 @@ impl RootCause {
 enum Tier {
     /// Names the cause (a proxy's refusal, a certificate problem, an OAuth error, a token check).
     Specific,
+    /// An OAuth error code that a description may refine (`invalid_grant` with "redirect_uri does not
+    /// match" is a redirect URI mismatch, wherever the two are printed).
+    Refinable,
     /// A symptom that a more specific cause may explain (refused, reset, timed out, a 5xx).
     Transport,
 }
@@ -329,7 +333,7 @@ const RULES: &[Rule] = &[
         &["redirect_uri does not match", "redirect_uri mismatch", "invalid redirect_uri", "redirect uri mismatch"],
     ),
     rule(RootCause::PkceMismatch, &["pkce", "code_verifier"]),
-    rule(RootCause::InvalidGrant, &["invalid_grant"]),
+    Rule { cause: RootCause::InvalidGrant, tier: Tier::Refinable, words: &["invalid_grant"] },
     rule(
         RootCause::InvalidRequest,
         &["invalid_request", "unauthorized_client", "unsupported_grant_type", "invalid_scope"],
@@ -390,7 +394,14 @@ const RULES: &[Rule] = &[
     ),
     rule(
         RootCause::AudienceMismatch,
-        &["invalid audiences", "invalid audience", "aud claim", "invalid claim \"aud\"", "invalid claim 'aud'"],
+        &[
+            "invalid audiences",
+            "invalid audience",
+            "aud claim",
+            "\"aud\" claim",
+            "invalid claim \"aud\"",
+            "invalid claim 'aud'",
+        ],
     ),
     rule(
         RootCause::TokenNotYetValid,
@@ -442,6 +453,7 @@ const RULES: &[Rule] = &[
             "looking for beginning of value",
             "jsondecodeerror",
             "server response missing access_token",
+            "expected near '<'",
         ],
     ),
     transport(

@@ -9,7 +9,10 @@ certificate that is untrusted / expired / for another name, a closed port, a ser
 server that never answers, and a token endpoint that answers OAuth errors. Nothing leaves the machine.
 
 Clients: Java 17 HttpURLConnection and HttpClient, Python requests / httpx / urllib, curl, Node 20
-fetch and https, Go net/http and golang.org/x/oauth2 (each when installed). The output is one TSV
+fetch and https, Go net/http and golang.org/x/oauth2, and Apache httpd + mod_auth_openidc (a sign-in
+through `apache2 -X`: its error_log lines; it alone also meets the ID-token faults: a token signed by an
+unpublished key, another issuer, audience or nonce, an expired token), each when installed.
+`python3 lab.py CASE…` runs only those cases. The output is one TSV
 row per (client, fault): `client<TAB>root cause<TAB>text`, the text as the program printed it (stack
 frames cut to the first of each exception), newlines as `\\n`. The root cause is the fault made, not
 what any classifier says.
@@ -18,7 +21,9 @@ Run: `python3 harness/tests/wordings/lab/lab.py > /tmp/lab.tsv` (needs root for 
 """
 
 import datetime
+import http.client
 import http.server
+import json
 import os
 import shutil
 import socket
@@ -28,6 +33,8 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
+import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PYTHON = sys.executable
@@ -129,15 +136,77 @@ ANSWERS = {
 }
 
 
+class Tokens:
+    """RS256 ID tokens for the ID-token faults: one published key, one that signs the bad signature."""
+
+    def __init__(self):
+        from cryptography.hazmat.primitives.asymmetric import rsa
+        self.published = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.unpublished = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.issuer, self.client_id, self.nonce = "", "sso-repro-rp", ""
+
+    @staticmethod
+    def b64(data):
+        import base64
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    def jwks(self):
+        numbers = self.published.public_key().public_numbers()
+        as_bytes = lambda n: n.to_bytes((n.bit_length() + 7) // 8, "big")
+        return json.dumps({"keys": [{"kty": "RSA", "kid": "k1", "use": "sig", "alg": "RS256",
+                                     "n": self.b64(as_bytes(numbers.n)), "e": self.b64(as_bytes(numbers.e))}]})
+
+    def id_token(self, fault):
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+        now = int(time.time())
+        claims = {"iss": self.issuer, "sub": "alice", "aud": self.client_id, "iat": now, "exp": now + 300,
+                  "nonce": self.nonce}
+        if fault == "issuer":
+            claims["iss"] = "https://evil.sso.test"
+        elif fault == "audience":
+            claims["aud"] = "another-client"
+        elif fault == "nonce":
+            claims["nonce"] = "another-nonce"
+        elif fault == "expired":
+            claims["iat"], claims["exp"] = now - 900, now - 600
+        header = self.b64(json.dumps({"alg": "RS256", "kid": "k1", "typ": "JWT"}).encode())
+        payload = self.b64(json.dumps(claims).encode())
+        signer = self.unpublished if fault == "signature" else self.published
+        signature = signer.sign(f"{header}.{payload}".encode(), padding.PKCS1v15(), hashes.SHA256())
+        return f"{header}.{payload}.{self.b64(signature)}"
+
+
+TOKENS = None
+ID_TOKEN_FAULTS = {"/oauth/s/token": "signature", "/oauth/i/token": "issuer", "/oauth/a/token": "audience",
+                   "/oauth/n/token": "nonce", "/oauth/e/token": "expired"}
+
+
 class TokenHandler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def log_message(self, *args):
         pass
 
+    def answer(self, status, kind, body):
+        data = body.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        self.answer(200, "application/json", TOKENS.jwks())
+
     def do_POST(self):
         length = int(self.headers.get("Content-Length") or 0)
         self.rfile.read(length)
+        if self.path in ID_TOKEN_FAULTS:
+            body = json.dumps({"access_token": "a", "token_type": "Bearer", "expires_in": 300,
+                               "id_token": TOKENS.id_token(ID_TOKEN_FAULTS[self.path])})
+            return self.answer(200, "application/json", body)
         status, kind, body = ANSWERS.get(self.path, (200, "application/json", '{"access_token":"a","token_type":"Bearer"}'))
         data = body.encode()
         self.send_response(status)
@@ -378,9 +447,93 @@ def run(argv, env=None, timeout=20):
     return trim(text)
 
 
+APACHE_CONF = """ServerRoot {work}
+ServerName rp.sso.test
+Listen 127.0.0.1:{port}
+PidFile {work}/httpd.pid
+DefaultRuntimeDir {work}
+Mutex file:{work} default
+ErrorLog {work}/error_log
+LogLevel warn
+User www-data
+Group www-data
+LoadModule mpm_event_module /usr/lib/apache2/modules/mod_mpm_event.so
+LoadModule authn_core_module /usr/lib/apache2/modules/mod_authn_core.so
+LoadModule authz_core_module /usr/lib/apache2/modules/mod_authz_core.so
+LoadModule authz_user_module /usr/lib/apache2/modules/mod_authz_user.so
+LoadModule auth_openidc_module /usr/lib/apache2/modules/mod_auth_openidc.so
+OIDCProviderIssuer {issuer}
+OIDCProviderAuthorizationEndpoint {issuer}/authorize
+OIDCProviderTokenEndpoint {token}
+OIDCProviderTokenEndpointAuth client_secret_basic
+OIDCProviderJwksUri {issuer}/jwks
+OIDCClientID sso-repro-rp
+OIDCClientSecret wrong-secret
+OIDCRedirectURI http://rp.sso.test:{port}/callback
+OIDCCryptoPassphrase lab-only-passphrase
+OIDCCABundlePath {ca}
+OIDCHTTPTimeoutLong 2
+OIDCHTTPTimeoutShort 2
+{proxy}
+<Location />
+  AuthType openid-connect
+  Require valid-user
+</Location>
+"""
+
+
+def apache(work, ca, target, proxy):
+    """Signs in once through Apache httpd + mod_auth_openidc; returns its error_log lines, or None."""
+    if not (os.path.exists("/usr/sbin/apache2") and os.path.exists("/usr/lib/apache2/modules/mod_auth_openidc.so")):
+        return None
+    root = tempfile.mkdtemp(prefix="httpd-", dir=work)
+    os.chmod(root, 0o755)
+    port = closed_port()
+    parsed = urllib.parse.urlsplit(target)
+    issuer = f"https://{parsed.hostname}:{parsed.port}"
+    with open(os.path.join(root, "httpd.conf"), "w") as f:
+        f.write(APACHE_CONF.format(work=root, port=port, issuer=issuer, token=target, ca=ca,
+                                   proxy=f"OIDCOutgoingProxy 127.0.0.1:{proxy}" if proxy != "-" else ""))
+    TOKENS.issuer = issuer
+    httpd = subprocess.Popen(["/usr/sbin/apache2", "-X", "-f", os.path.join(root, "httpd.conf")],
+                             stdout=subprocess.DEVNULL, stderr=open(os.path.join(root, "stderr"), "w"))
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+                break
+            except OSError:
+                if httpd.poll() is not None:
+                    print("# apache exited: " + open(os.path.join(root, "error_log")).read()[-600:], file=sys.stderr)
+                    return None
+                threading.Event().wait(0.05)  # a bounded poll for a foreign process's listener
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        c.request("GET", "/protected", headers={"Host": f"rp.sso.test:{port}", "Accept": "text/html", "User-Agent": "Mozilla/5.0 (sso-repro lab)"})
+        r = c.getresponse()
+        r.read()
+        location = r.getheader("Location") or ""
+        cookies = "; ".join(v.split(";")[0] for k, v in r.getheaders() if k.lower() == "set-cookie")
+        query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(location).query))
+        if "state" not in query:
+            print(f"# apache answered {r.status} without a state: {location}", file=sys.stderr)
+            return None
+        TOKENS.nonce = query.get("nonce", "")
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        c.request("GET", "/callback?" + urllib.parse.urlencode({"code": "lab-code", "state": query["state"]}),
+                  headers={"Host": f"rp.sso.test:{port}", "Cookie": cookies, "Accept": "text/html", "User-Agent": "Mozilla/5.0 (sso-repro lab)"})
+        c.getresponse().read()
+    finally:
+        httpd.terminate()
+        httpd.wait(5)
+    with open(os.path.join(root, "error_log")) as f:
+        lines = [l.rstrip("\n") for l in f if ":error]" in l]
+    return "\n".join(lines) or None
+
+
 def main():
     in_namespace()
     work = tempfile.mkdtemp(prefix="sso-lab-")
+    os.chmod(work, 0o755)  # Apache reads the CA file as www-data
     try:
         private_names(work)
         nxdomain_resolver()
@@ -390,6 +543,8 @@ def main():
         subprocess.check_call(["keytool", "-importcert", "-noprompt", "-alias", "ca", "-file", ca, "-keystore", store,
                                "-storetype", "PKCS12", "-storepass", "changeit"], stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
+        global TOKENS
+        TOKENS = Tokens()
         valid = tls_server(*certs["valid"])
         tunnel = forwarding_proxy(valid)
         url = lambda port, path="/token": f"https://idp.sso.test:{port}{path}"
@@ -414,6 +569,11 @@ def main():
             ("server-500", "server-error", url(valid, "/oauth/v5/token"), "-"),
             ("html", "invalid-token-response", url(valid, "/oauth/v6/token"), "-"),
             ("invalid-client-via-proxy", "invalid-client", url(valid, "/oauth/v1/token"), str(tunnel)),
+            ("bad-signature", "bad-signature", url(valid, "/oauth/s/token"), "-"),
+            ("issuer", "issuer-mismatch", url(valid, "/oauth/i/token"), "-"),
+            ("audience", "audience-mismatch", url(valid, "/oauth/a/token"), "-"),
+            ("nonce", "nonce-mismatch", url(valid, "/oauth/n/token"), "-"),
+            ("token-expired", "token-expired", url(valid, "/oauth/e/token"), "-"),
         ]
         java_classes = os.path.join(work, "java")
         have_java = shutil.which("javac") and subprocess.call(
@@ -428,7 +588,20 @@ def main():
         java = ["java", "-Dhttp.nonProxyHosts=", "-Djdk.http.auth.tunneling.disabledSchemes=",
                 f"-Djavax.net.ssl.trustStore={store}", "-Djavax.net.ssl.trustStorePassword=changeit", "-cp", java_classes,
                 "Probe"]
+        only = sys.argv[1:]
         for case, cause, target, proxy in cases:
+            if only and case not in only:
+                continue
+            if case in ("token-expired", "bad-signature", "issuer", "audience", "nonce") or "apache" in only:
+                text = apache(work, ca, target, proxy)
+                if text is None:
+                    print(f"# apache {case}: no failure printed", file=sys.stderr)
+                else:
+                    print("mod_auth_openidc\t%s\t%s" % (cause, text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")), flush=True)
+                continue
+            text = apache(work, ca, target, proxy)
+            if text is not None:
+                print("mod_auth_openidc\t%s\t%s" % (cause, text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")), flush=True)
             body_case = case in ("invalid-client", "invalid-grant", "redirect-uri", "pkce", "server-500", "html",
                                  "invalid-client-via-proxy")
             probes = []
