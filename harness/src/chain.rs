@@ -272,6 +272,7 @@ const RULES: &[Rule] = &[
     rule(
         RootCause::DnsFailure,
         &[
+            "dns error",
             "failed to lookup address",
             "unknownhostexception",
             "unresolvedaddressexception",
@@ -308,7 +309,7 @@ const RULES: &[Rule] = &[
             "hostname mismatch",
             "doesn't match any of the subject alternative names",
             "no subject alternative",
-            "x509: certificate is valid for",
+            "certificate is valid for",
             "no alternative certificate subject name matches",
             "does not match certificate's altnames",
             "err_tls_cert_altname_invalid",

@@ -112,37 +112,42 @@ fn every_root_cause_but_unclassified_has_a_wording_in_the_corpus_or_says_why_not
         RootCause::InvalidRequest,
         RootCause::SubjectMismatch,
         RootCause::TokenHashMismatch,
+        RootCause::InvalidMetadata,
     ];
     for cause in RootCause::ALL.into_iter().filter(|c| *c != RootCause::Unclassified && !reference_only.contains(c)) {
         assert!(rows.iter().any(|r| r.cause == cause), "no wording of {cause} in tests/wordings.tsv");
     }
 }
 
-/// The README's table of root causes and the wordings that map to each, generated from the classifier.
-fn wordings_table() -> String {
-    let mut table = String::from("| root cause | wordings |\n|---|---|\n");
-    for cause in RootCause::ALL.into_iter().filter(|c| *c != RootCause::Unclassified) {
-        let words: Vec<String> = cause.wordings().iter().map(|w| format!("`{}`", w.replace('|', "\\|"))).collect();
-        table.push_str(&format!("| `{cause}` | {} |\n", words.join(" · ")));
-    }
-    table
-}
-
+/// The README's table of root causes: a row per cause, and every example wording in its third column
+/// (outside parentheses) classifies as that row's cause.
 #[test]
-fn the_readme_lists_every_root_cause_with_its_wordings() {
+fn the_readme_root_cause_table_holds_for_the_classifier() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md");
     let readme = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-    let (begin, end) = ("<!-- root-causes:begin -->\n", "<!-- root-causes:end -->");
-    let start = readme.find(begin).expect("README.md has the root-causes markers") + begin.len();
-    let stop = readme[start..].find(end).expect("README.md has the root-causes end marker") + start;
-    let table = wordings_table();
-    if std::env::var_os("SSO_REPRO_UPDATE_README").is_some() {
-        let updated = format!("{}{table}{}", &readme[..start], &readme[stop..]);
-        std::fs::write(&path, updated).expect("README.md is writable");
-        return;
+    let section = readme.split("### Root causes").nth(1).expect("README.md has a \"### Root causes\" section");
+    let mut seen = Vec::new();
+    let mut wrong = Vec::new();
+    for row in section.lines().take_while(|l| !l.starts_with('#')).filter(|l| l.starts_with("| `")) {
+        let columns: Vec<&str> = row.split(" | ").collect();
+        let name = columns[0].trim_start_matches("| ").trim_matches('`');
+        let cause: RootCause = serde_json::from_value(serde_json::Value::String(name.to_owned()))
+            .unwrap_or_else(|_| panic!("README.md names an unknown root cause {name:?}"));
+        seen.push(cause);
+        let examples = columns.last().expect("a wordings column").split(" (").next().unwrap_or_default();
+        let examples = examples.replace("\\`", "\u{1}");
+        for example in examples.split('`').skip(1).step_by(2).map(|e| e.replace('\u{1}', "`")) {
+            if example.is_empty() || example == "—" {
+                continue;
+            }
+            let got = RootCause::classify(&[example.as_str()]);
+            if got != cause {
+                wrong.push(format!("{example:?} in the {name} row classifies as {got}"));
+            }
+        }
     }
-    assert!(
-        readme[start..stop] == table,
-        "the root-cause table in README.md is stale: run SSO_REPRO_UPDATE_README=1 cargo test -p sso-harness --test wordings"
-    );
+    assert!(wrong.is_empty(), "README.md's root-cause table:\n{}", wrong.join("\n"));
+    for cause in RootCause::ALL {
+        assert!(seen.contains(&cause), "README.md's root-cause table has no row for {cause}");
+    }
 }
