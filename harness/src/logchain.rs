@@ -508,6 +508,25 @@ Response: <!DOCTYPE html PUBLIC \"-//W3C//DTD HTML 4.01//EN\">
     }
 
     #[test]
+    fn an_rp_given_a_log_format_has_each_failure_read_in_it() {
+        let printed = lines(
+            "[Tue Dec 01 18:35:46.1 2026] [auth_openidc:error] [pid 7:tid 9] [client 127.0.0.1:4711] oidc_proto_validate_nonce: the nonce value (a) in the id_token did not match the one stored in the browser session (b)
+[Tue Dec 01 18:35:46.2 2026] [auth_openidc:error] [pid 7:tid 9] [client 127.0.0.1:4711] oidc_proto_parse_idtoken: id_token payload could not be validated, aborting
+sso-repro-rp: sign-in failed
+[Tue Dec 01 18:35:47.1 2026] [auth_openidc:error] [pid 7:tid 9] [client 127.0.0.1:4711] oidc_util_json_string_print: oidc_util_check_json_error: response contained an \"error\" entry with value: \"\"invalid_client\"\"
+sso-repro-rp: sign-in failed",
+        );
+        let failures = crate::command::failures_in_format(&printed, &LogFormat::apache_error_log());
+        let causes: Vec<RootCause> = failures.iter().map(ErrorChain::root_cause).collect();
+        assert_eq!(causes, [RootCause::NonceMismatch, RootCause::InvalidClient]);
+        assert_eq!(failures[0].wrapper(), "oidc_proto_parse_idtoken");
+        // Read as the default format, the lowercase level is not an error line.
+        assert!(crate::command::failures_from_lines(&printed)
+            .iter()
+            .all(|f| f.root_cause() == RootCause::Unclassified));
+    }
+
+    #[test]
     fn nothing_that_looks_like_a_failure_gives_no_chain() {
         assert!(chain_from_log(&["INFO all good", "sso-repro-rp: signed in"]).is_none());
         assert!(LogFormat::apache_error_log()
