@@ -6,25 +6,18 @@ use std::collections::HashMap;
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
+mod common;
+
 use rstest::rstest;
 use serde_json::{json, Value};
 use sha2::Digest;
 use sso_harness::fixtures::ca;
 use sso_harness::idp::{IdTokenFault, IdTokenSpec, IdpSetup, JwksFault, JwksSpec, ResponseSpec, TokenResponse};
-use sso_harness::{Ca, Hosts, Idp, RootCause, RpSetup, Scenario, SsoEnv};
+use sso_harness::{Ca, Idp, RootCause, RpSetup, Scenario, SsoEnv};
+
+use common::client;
 
 const REDIRECT: &str = "http://rp.sso.test:1/callback";
-
-fn client(idp: &Idp) -> reqwest::Client {
-    reqwest::Client::builder()
-        .tls_built_in_root_certs(false)
-        .add_root_certificate(reqwest::Certificate::from_pem(idp.ca_pem().as_bytes()).unwrap())
-        .dns_resolver(std::sync::Arc::new(Hosts::harness()))
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .build()
-        .unwrap()
-}
 
 /// `[setup.idp]` from TOML, as a scenario file writes it.
 fn idp_setup(toml_text: &str) -> IdpSetup {
@@ -75,10 +68,16 @@ async fn token(
 
 const BASIC: Option<(&str, &str)> = Some(("sso-repro-rp", "test-only-client-secret"));
 
-async fn tokens_for(setup: IdpSetup, ca: &Ca) -> (Idp, HashMap<String, String>, Value) {
+/// An IdP started with `setup`, a client for it, and a code it issued.
+async fn with_code(setup: IdpSetup, ca: &Ca) -> (Idp, reqwest::Client, String) {
     let idp = Idp::start(setup, ca).await.unwrap();
     let http = client(&idp);
     let code = authorize(&idp, &http, &[]).await["code"].clone();
+    (idp, http, code)
+}
+
+async fn tokens_for(setup: IdpSetup, ca: &Ca) -> (Idp, HashMap<String, String>, Value) {
+    let (idp, http, code) = with_code(setup, ca).await;
     let (status, headers, body) = token(&idp, &http, &code, BASIC, None).await;
     assert_eq!(status, 200, "{body}");
     (idp, headers, serde_json::from_str(&body).unwrap())
@@ -110,9 +109,7 @@ mod answers_as_data {
             body = "denied at {{now}} for {{client_id}}"
             "#,
         );
-        let idp = Idp::start(setup, &ca).await.unwrap();
-        let http = client(&idp);
-        let code = authorize(&idp, &http, &[]).await["code"].clone();
+        let (idp, http, code) = with_code(setup, &ca).await;
 
         let (status, headers, body) = token(&idp, &http, &code, BASIC, None).await;
 
@@ -136,9 +133,7 @@ mod answers_as_data {
             form = { access_token = "{{access_token}}", id_token = "{{id_token}}", token_type = "bearer" }
             "#,
         );
-        let idp = Idp::start(setup, &ca).await.unwrap();
-        let http = client(&idp);
-        let code = authorize(&idp, &http, &[]).await["code"].clone();
+        let (idp, http, code) = with_code(setup, &ca).await;
 
         let (status, headers, body) = token(&idp, &http, &code, BASIC, None).await;
 
@@ -372,9 +367,7 @@ mod the_client_registration {
         #[case] expected: u16,
     ) {
         let setup = idp_setup(&format!("client = {{ secret = \"p+ss\", basic_decoding = \"{decoding}\" }}"));
-        let idp = Idp::start(setup, &ca).await.unwrap();
-        let http = client(&idp);
-        let code = authorize(&idp, &http, &[]).await["code"].clone();
+        let (idp, http, code) = with_code(setup, &ca).await;
 
         let (status, _, body) = token(&idp, &http, &code, Some(("sso-repro-rp", sent)), None).await;
 
@@ -403,9 +396,7 @@ mod the_client_registration {
         let setup = idp_setup(
             r#"client = { errors = { wrong-secret = { status = 400, error = "invalid_request", description = "Invalid client credentials" } } }"#,
         );
-        let idp = Idp::start(setup, &ca).await.unwrap();
-        let http = client(&idp);
-        let code = authorize(&idp, &http, &[]).await["code"].clone();
+        let (idp, http, code) = with_code(setup, &ca).await;
 
         let (status, headers, body) = token(&idp, &http, &code, Some(("sso-repro-rp", "wrong")), None).await;
 

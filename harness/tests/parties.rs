@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+mod common;
+
 use rstest::rstest;
 use sso_harness::fixtures::{ca, env, env_builder, hosts, idp, proxy};
 use sso_harness::idp::IdpSetup;
@@ -161,20 +163,10 @@ mod the_proxy {
 
 mod the_idp {
     use super::*;
+    use common::client;
     use std::collections::HashMap;
 
     const REDIRECT: &str = "http://rp.sso.test:1/callback";
-
-    fn client(idp: &Idp) -> reqwest::Client {
-        reqwest::Client::builder()
-            .tls_built_in_root_certs(false)
-            .add_root_certificate(reqwest::Certificate::from_pem(idp.ca_pem().as_bytes()).unwrap())
-            .dns_resolver(std::sync::Arc::new(Hosts::harness()))
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .build()
-            .unwrap()
-    }
 
     /// Runs the authorization step and returns the code from the redirect.
     async fn authorize(idp: &Idp, http: &reqwest::Client, extra: &[(&str, &str)]) -> String {
