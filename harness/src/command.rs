@@ -6,7 +6,8 @@
 //! or stderr:
 //!
 //! - `sso-repro-rp ready on port N` once it accepts connections (it is `http://rp.sso.test:N`);
-//! - after each callback, `sso-repro-rp: signed in` or `sso-repro-rp: sign-in failed`, the latter
+//! - after each callback (and after a `/login` it answers with an error status, e.g. because
+//!   discovery failed), `sso-repro-rp: signed in` or `sso-repro-rp: sign-in failed`, the latter
 //!   after it printed its error the way the product does (a Java stack trace, a Python traceback,
 //!   a log line with `ERROR`, or lines in the [`LogFormat`] it was given) — [`crate::logchain`] reads
 //!   the chain back from every error line and trace printed since the verdict before.
@@ -15,8 +16,17 @@
 //! `SSO_USERINFO_ENDPOINT`, `SSO_CLIENT_ID`, `SSO_CLIENT_SECRET`, `SSO_CLIENT_AUTH_METHOD`,
 //! `SSO_RP_HOST`, `SSO_PROXY` (`http://[user:password@]127.0.0.1:PORT`, empty for none) and its parts
 //! `SSO_PROXY_HOST`, `SSO_PROXY_PORT`, `SSO_PROXY_USER`, `SSO_PROXY_PASSWORD`, `SSO_NO_PROXY`,
-//! `SSO_CA_FILE` (PEM), `SSO_TIMEOUT_MS`, `SSO_SETTINGS_FILE`. An external program does not share the
-//! harness's name service, so the proxy is given by address; it resolves the IdP's names itself.
+//! `SSO_CA_FILE` (PEM), `SSO_TIMEOUT_MS`, `SSO_SETTINGS_FILE`, `SSO_HOSTS_FILE`.
+//!
+//! Names: an external program does not share the harness's name service, so the proxy is given by
+//! address, and `SSO_HOSTS_FILE` (`/etc/hosts` format) holds every name this RP can resolve — the
+//! same map the reference RP gets (without the IdP's names unless the scenario gives the RP a
+//! direct route). A program resolves back-channel names from that file only and treats any other
+//! name as unknown (as DNS would), so that no query leaves the machine and `direct_route` means the
+//! same for every RP: Java with `-Djdk.net.hosts.file`, Go with its dialer, Python in
+//! `socket.getaddrinfo`, Apache in a mount namespace whose `/etc/hosts` is the file (see `rps/`). An
+//! empty `SSO_HOSTS_FILE` (an RP image on the containers backend) means: use the system's resolver,
+//! whose DNS knows exactly the names on the RP's networks.
 //! The process is killed when the environment is dropped (also on panic).
 
 use std::path::PathBuf;
@@ -156,6 +166,7 @@ pub(crate) fn environment(
     settings: &RpSettings,
     ca_file: &str,
     settings_file: &str,
+    hosts_file: &str,
     proxy_by_address: bool,
 ) -> Vec<(&'static str, String)> {
     let endpoint = |pick: fn(&crate::oauth::ProviderEndpoints) -> &Url| {
@@ -188,6 +199,7 @@ pub(crate) fn environment(
         ("SSO_CA_FILE", ca_file.to_owned()),
         ("SSO_TIMEOUT_MS", settings.timeout().as_millis().to_string()),
         ("SSO_SETTINGS_FILE", settings_file.to_owned()),
+        ("SSO_HOSTS_FILE", hosts_file.to_owned()),
     ]
 }
 
@@ -204,14 +216,28 @@ impl RunningCommandRp {
         let ca_file = write("trusted-ca.pem", &settings.trusted_ca_pem)?;
         let settings_file =
             write("settings.json", &serde_json::to_string_pretty(&settings).expect("settings serialize"))?;
+        let hosts_file = write("hosts", &settings.hosts.hosts_file().unwrap_or_default())?;
         let mut command = Command::new(&rp.program);
         command.args(&rp.args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
-        for variable in
-            ["http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "all_proxy", "no_proxy", "NO_PROXY"]
-        {
+        // Only the proxy and the CA the harness gives: none from the test's own environment.
+        for variable in [
+            "http_proxy",
+            "https_proxy",
+            "HTTP_PROXY",
+            "HTTPS_PROXY",
+            "ALL_PROXY",
+            "all_proxy",
+            "no_proxy",
+            "NO_PROXY",
+            "SSL_CERT_FILE",
+            "SSL_CERT_DIR",
+            "REQUESTS_CA_BUNDLE",
+            "CURL_CA_BUNDLE",
+            "NIX_SSL_CERT_FILE",
+        ] {
             command.env_remove(variable);
         }
-        command.envs(environment(&settings, &ca_file, &settings_file, true));
+        command.envs(environment(&settings, &ca_file, &settings_file, &hosts_file, true));
         let mut child = command.spawn().map_err(|source| RpError::Spawn { program: rp.described(), source })?;
         let output = Output::default();
         let readers = [

@@ -436,7 +436,7 @@ impl ContainerBackend {
             .with_startup_timeout(STARTUP)
             .with_log_consumer(move |frame: &LogFrame| consumer.accept(frame))
             .with_cmd(image.command.clone());
-        for (name, value) in crate::command::environment(settings, ca_file, settings_file, false) {
+        for (name, value) in crate::command::environment(settings, ca_file, settings_file, "", false) {
             generic = generic.with_env_var(name, value);
         }
         let container = generic.start().await.map_err(|source| ContainersError::Start { party: "rp", source })?;

@@ -212,7 +212,9 @@ impl SsoEnv {
     pub async fn sign_in(&self) -> Outcome {
         let failures_before = self.rp.failures().len();
         let journey = self.agent.sign_in(self.rp.login_url()).await;
-        let callbacks = journey.hops.iter().filter(|hop| hop.url.contains("/callback")).count();
+        // The RP gives a verdict on each callback, and on a login it refused (discovery failed).
+        let refused_login = |hop: &crate::agent::Hop| hop.url.contains("/login") && hop.status >= 400;
+        let callbacks = journey.hops.iter().filter(|hop| hop.url.contains("/callback") || refused_login(hop)).count();
         let callbacks = self.callbacks.fetch_add(callbacks, std::sync::atomic::Ordering::SeqCst) + callbacks;
         self.rp.settle(callbacks).await;
         Outcome {

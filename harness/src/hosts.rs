@@ -63,6 +63,15 @@ impl Hosts {
         Hosts { names }
     }
 
+    /// The map in `/etc/hosts` format (`127.0.0.1 idp.sso.test`, one name a line, sorted), for a
+    /// program in another process; `None` for the system's resolver.
+    pub fn hosts_file(&self) -> Option<String> {
+        let names = self.names.as_ref()?;
+        let mut lines: Vec<String> = names.iter().map(|(name, ip)| format!("{ip} {name}\n")).collect();
+        lines.sort();
+        Some(lines.concat())
+    }
+
     /// Resolves a host name (or an IP literal, which must be loopback unless the system resolves).
     pub async fn resolve(&self, host: &str) -> Result<IpAddr, std::io::Error> {
         let host = host.trim_start_matches('[').trim_end_matches(']');

@@ -33,10 +33,12 @@
 //! [`fixtures`] module has rstest fixtures for your own tests.
 
 pub mod agent;
+pub mod capability;
 pub mod chain;
 pub mod command;
 #[cfg(feature = "containers")]
 pub mod containers;
+pub mod compatibility;
 pub mod docs;
 pub mod env;
 pub mod fixtures;
@@ -49,6 +51,7 @@ pub mod oauth;
 pub mod party;
 pub mod proxy;
 pub mod redact;
+pub mod rp_profile;
 pub mod rp;
 pub mod scenario;
 mod task;

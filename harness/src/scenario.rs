@@ -87,6 +87,9 @@ pub struct Expect {
     pub idp: IdpExpect,
     #[serde(default)]
     pub proxy: ProxyExpect,
+    /// What RPs with a given conduct may do instead, where the specification permits it.
+    #[serde(default)]
+    pub allowed: Vec<crate::capability::Allowance>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
@@ -179,6 +182,9 @@ impl Scenario {
                 ))
             }
             _ => {}
+        }
+        if let Some((field, message)) = crate::capability::check_allowances(&expect.allowed) {
+            return Err(invalid(field, &message));
         }
         if let Err((field, message)) = scenario.setup.idp.check() {
             return Err(invalid(&format!("setup.idp.{field}"), &message));

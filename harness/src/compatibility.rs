@@ -1,0 +1,309 @@
+//! The compatibility page (`docs/compatibility.md`): the catalog × the RPs under test → verdict and
+//! root cause, with each RP's own words for each cause. Generated from the scenario files, the
+//! RPs' `rp.toml` files and the snapshots the tests keep (`snapshots/<id>.snap` for the reference
+//! RP, `snapshots/rps/<rp>/<id>.snap` for the others); a test fails when the page is stale.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::capability::{Abilities, Capability, Conduct};
+use crate::docs::snapshot_body;
+use crate::rp_profile::{ProfileError, RpProfile};
+use crate::scenario::{ExpectedOutcome, Scenario, ScenarioError};
+
+/// The name of the reference RP's column.
+pub const REFERENCE: &str = "reference";
+
+/// Why the page cannot be made.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CompatibilityError {
+    #[error("reading the catalog failed")]
+    Scenarios(#[source] ScenarioError),
+    #[error("reading the RPs under test failed")]
+    Profiles(#[source] ProfileError),
+}
+
+/// Where an RP's snapshot of a scenario is kept.
+pub fn snapshot_path(snapshots: &Path, rp: &str, id: &str) -> PathBuf {
+    match rp {
+        REFERENCE => snapshots.join(format!("{id}.snap")),
+        rp => snapshots.join("rps").join(rp).join(format!("{id}.snap")),
+    }
+}
+
+/// One RP on one scenario.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Cell {
+    /// The scenario needs capabilities the RP lacks.
+    NotApplicable(Vec<Capability>),
+    /// It applies, but no snapshot was kept yet (the test has not run).
+    NotRun,
+    /// What its snapshot says.
+    Ran(Observed),
+}
+
+/// What a snapshot records, and how it compares with the expectation for this RP.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Observed {
+    /// `None`: signed in.
+    pub root_cause: Option<String>,
+    /// The innermost level of the RP's chain: its own words for the cause.
+    pub words: Option<String>,
+    /// The allowance the RP used.
+    pub allowed: Option<Conduct>,
+    /// The outcome is as expected but the words were not read as a cause.
+    pub unclassified: bool,
+}
+
+impl Observed {
+    fn from_snapshot(body: &str) -> Observed {
+        let lines: Vec<&str> = body.lines().collect();
+        let root_cause = lines.iter().find_map(|l| l.strip_prefix("root cause: ")).map(str::to_owned);
+        let end = lines.iter().position(|l| l.starts_with("root cause: ")).unwrap_or(0);
+        let words = lines[..end]
+            .iter()
+            .rev()
+            .find_map(|l| l.strip_prefix("  - ").or_else(|| l.strip_prefix("error: ")))
+            .map(str::to_owned);
+        Observed { root_cause, words, allowed: None, unclassified: false }
+    }
+}
+
+/// The page's rows and columns.
+pub struct Matrix {
+    pub scenarios: Vec<Scenario>,
+    /// The reference RP first, then the RPs under `rps/`.
+    pub rps: Vec<(String, String, Abilities)>,
+    /// `cells[scenario][rp]`.
+    pub cells: Vec<Vec<Cell>>,
+}
+
+/// Per-RP counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub applicable: usize,
+    /// As documented or as allowed, root cause read.
+    pub passed: usize,
+    /// Failure scenarios whose root cause was read.
+    pub classified: usize,
+    pub failures: usize,
+    pub unclassified: usize,
+    pub not_run: usize,
+}
+
+impl Matrix {
+    /// Reads the catalog, the RPs and their snapshots.
+    pub fn read(scenarios: &Path, rps: &Path, snapshots: &Path) -> Result<Matrix, CompatibilityError> {
+        let scenarios = Scenario::load_dir(scenarios).map_err(CompatibilityError::Scenarios)?;
+        let profiles = RpProfile::load_dir(rps).map_err(CompatibilityError::Profiles)?;
+        let mut columns = vec![(REFERENCE.to_owned(), "the reference RP (openidconnect + reqwest)".to_owned(), Abilities::reference())];
+        columns.extend(profiles.into_iter().map(|p| (p.name, p.title, p.abilities)));
+        let cells = scenarios
+            .iter()
+            .map(|scenario| {
+                columns.iter().map(|(name, _, abilities)| cell(scenario, name, abilities, snapshots)).collect()
+            })
+            .collect();
+        Ok(Matrix { scenarios, rps: columns, cells })
+    }
+
+    /// The counts of the RP in column `column`.
+    pub fn counts(&self, column: usize) -> Counts {
+        let mut counts = Counts::default();
+        for (scenario, row) in self.scenarios.iter().zip(&self.cells) {
+            let failure = scenario.expect.outcome == ExpectedOutcome::Failed;
+            match &row[column] {
+                Cell::NotApplicable(_) => continue,
+                Cell::NotRun => counts.not_run += 1,
+                Cell::Ran(observed) if observed.unclassified => counts.unclassified += 1,
+                Cell::Ran(observed) => {
+                    counts.passed += 1;
+                    counts.classified += usize::from(failure && observed.root_cause.is_some());
+                }
+            }
+            counts.applicable += 1;
+            counts.failures += usize::from(failure);
+        }
+        counts
+    }
+
+    /// The page.
+    pub fn render(&self) -> String {
+        let mut out = String::from(
+            "# Compatibility: the catalog against real RPs\n\n\
+             Every scenario of the catalog against the reference RP and the real RPs under `rps/`, each driven through \
+             the external-RP contract. Generated from `scenarios/`, `rps/*/rp.toml` and the snapshots; do not edit. \
+             Regenerate with\n\n```sh\nSSO_REPRO_UPDATE_DOCS=1 cargo test --test real_rps the_compatibility_page_is_up_to_date\n```\n\n\
+             A scenario applies to an RP when the RP has every capability the scenario needs (read from its setup; see \
+             `harness/src/capability.rs`). Cells: `✓` as documented (outcome, root cause, the IdP's and the proxy's \
+             records; the wrapper too where the RP words failures by stage); `✓ allowed` as the scenario allows RPs \
+             with that conduct; `? unclassified` the outcome is right but sso-repro does not read the RP's words as a \
+             root cause yet; `n/a` the RP lacks a capability the scenario needs; `not run` no snapshot yet.\n\n",
+        );
+        out.push_str("## Counts\n\n| RP | applicable | passed | classified (of failures) | unclassified | not run |\n|---|---|---|---|---|---|\n");
+        for (column, (name, _, _)) in self.rps.iter().enumerate() {
+            let c = self.counts(column);
+            out.push_str(&format!(
+                "| {name} | {} | {} | {} of {} | {} | {} |\n",
+                c.applicable, c.passed, c.classified, c.failures, c.unclassified, c.not_run
+            ));
+        }
+        out.push_str("\n## The RPs\n\n");
+        for (name, title, abilities) in &self.rps {
+            let conduct: Vec<String> = abilities.conduct.iter().map(|c| format!("`{}`", c.name())).collect();
+            let lacks: Vec<String> =
+                Capability::ALL.iter().filter(|c| !abilities.capabilities.contains(c)).map(|c| format!("`{}`", c.name())).collect();
+            out.push_str(&format!("- **{name}** — {title}."));
+            if !lacks.is_empty() {
+                out.push_str(&format!(" Lacks {}.", lacks.join(", ")));
+            }
+            if !conduct.is_empty() {
+                out.push_str(&format!(" Conduct: {}.", conduct.join(", ")));
+            }
+            out.push('\n');
+        }
+        out.push_str("\n## The matrix\n\n| scenario | expected |");
+        for (name, _, _) in &self.rps {
+            out.push_str(&format!(" {name} |"));
+        }
+        out.push_str("\n|---|---|");
+        out.push_str(&"---|".repeat(self.rps.len()));
+        out.push('\n');
+        for (scenario, row) in self.scenarios.iter().zip(&self.cells) {
+            out.push_str(&format!("| [{id}](scenarios/{id}.md) | {} |", expected(scenario), id = scenario.id));
+            for cell in row {
+                out.push_str(&format!(" {} |", short(cell)));
+            }
+            out.push('\n');
+        }
+        out.push_str(&self.not_applicable());
+        out.push_str(&self.allowances());
+        out.push_str(&self.words());
+        out
+    }
+
+    fn not_applicable(&self) -> String {
+        let mut out = String::from("\n## Why a scenario does not apply\n\n");
+        for (column, (name, _, _)) in self.rps.iter().enumerate() {
+            let mut by_need: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+            for (scenario, row) in self.scenarios.iter().zip(&self.cells) {
+                if let Cell::NotApplicable(missing) = &row[column] {
+                    let key = missing.iter().map(|c| format!("`{}`", c.name())).collect::<Vec<_>>().join(" + ");
+                    by_need.entry(key).or_default().push(&scenario.id);
+                }
+            }
+            if by_need.is_empty() {
+                continue;
+            }
+            out.push_str(&format!("- **{name}**:\n"));
+            for (need, ids) in by_need {
+                out.push_str(&format!("  - needs {need}: {}\n", ids.join(", ")));
+            }
+        }
+        out
+    }
+
+    fn allowances(&self) -> String {
+        let mut out = String::new();
+        for scenario in &self.scenarios {
+            for allowance in &scenario.expect.allowed {
+                if out.is_empty() {
+                    out.push_str("\n## What the catalog allows a spec-conforming RP to do instead\n\n");
+                }
+                let instead = match (allowance.outcome, allowance.root_cause) {
+                    (ExpectedOutcome::Failed, Some(cause)) => format!("fail with `{cause}`"),
+                    _ => "sign in".to_owned(),
+                };
+                out.push_str(&format!(
+                    "- `{}`: RPs with conduct `{}` may {instead}: {}\n",
+                    scenario.id,
+                    allowance.rp.name(),
+                    allowance.because.trim()
+                ));
+            }
+        }
+        out
+    }
+
+    fn words(&self) -> String {
+        let mut causes: BTreeMap<String, BTreeMap<usize, (String, String)>> = BTreeMap::new();
+        for (scenario, row) in self.scenarios.iter().zip(&self.cells) {
+            let Some(cause) = scenario.expect.root_cause else { continue };
+            for (column, cell) in row.iter().enumerate() {
+                if let Cell::Ran(Observed { words: Some(words), allowed: None, .. }) = cell {
+                    causes
+                        .entry(cause.name())
+                        .or_default()
+                        .entry(column)
+                        .or_insert_with(|| (words.clone(), scenario.id.clone()));
+                }
+            }
+        }
+        let mut out = String::from(
+            "\n## Each RP's words for each cause\n\nThe innermost line of each RP's error chain, from the first scenario \
+             of the catalog with that cause (as its snapshot keeps it).\n",
+        );
+        for (cause, by_rp) in causes {
+            out.push_str(&format!("\n### `{cause}`\n\n"));
+            for (column, (words, id)) in by_rp {
+                let words = words.replace('`', "'");
+                out.push_str(&format!("- {} (`{id}`): `{words}`\n", self.rps[column].0));
+            }
+        }
+        out
+    }
+}
+
+fn cell(scenario: &Scenario, rp: &str, abilities: &Abilities, snapshots: &Path) -> Cell {
+    let missing = abilities.missing(scenario);
+    if !missing.is_empty() {
+        return Cell::NotApplicable(missing);
+    }
+    let Ok(snapshot) = std::fs::read_to_string(snapshot_path(snapshots, rp, &scenario.id)) else {
+        return Cell::NotRun;
+    };
+    let mut observed = Observed::from_snapshot(snapshot_body(&snapshot));
+    let allowance = abilities.allowance(scenario);
+    observed.allowed = allowance.map(|a| a.rp);
+    let expected = allowance.map_or(scenario.expect.root_cause, |a| a.root_cause);
+    observed.unclassified = expected.is_some() && observed.root_cause.as_deref() == Some("unclassified");
+    Cell::Ran(observed)
+}
+
+fn expected(scenario: &Scenario) -> String {
+    match scenario.expect.root_cause {
+        Some(cause) => format!("`{cause}`"),
+        None => "signs in".to_owned(),
+    }
+}
+
+fn short(cell: &Cell) -> String {
+    match cell {
+        Cell::NotApplicable(_) => "n/a".to_owned(),
+        Cell::NotRun => "not run".to_owned(),
+        Cell::Ran(o) if o.unclassified => "? unclassified".to_owned(),
+        Cell::Ran(Observed { allowed: Some(_), root_cause: None, .. }) => "✓ allowed: signs in".to_owned(),
+        Cell::Ran(Observed { allowed: Some(_), root_cause: Some(cause), .. }) => format!("✓ allowed: `{cause}`"),
+        Cell::Ran(_) => "✓".to_owned(),
+    }
+}
+
+/// Snapshots under `snapshots/rps/` that no applicable scenario keeps (a scenario that no longer
+/// applies, or was renamed): the staleness test reports them.
+pub fn orphan_snapshots(matrix: &Matrix, snapshots: &Path) -> Vec<PathBuf> {
+    let mut orphans = Vec::new();
+    for (column, (name, _, _)) in matrix.rps.iter().enumerate().skip(1) {
+        let Ok(entries) = std::fs::read_dir(snapshots.join("rps").join(name)) else { continue };
+        for path in entries.flatten().map(|e| e.path()) {
+            let id = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".snap"));
+            let kept = id.is_some_and(|id| {
+                matrix.scenarios.iter().zip(&matrix.cells).any(|(s, row)| s.id == id && matches!(row[column], Cell::Ran(_)))
+            });
+            if !kept {
+                orphans.push(path);
+            }
+        }
+    }
+    orphans
+}

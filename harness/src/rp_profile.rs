@@ -1,0 +1,175 @@
+//! Real RPs under test, one folder each under `rps/`: an `rp.toml` that says how to build and start
+//! the RP under the external-RP contract ([`crate::command`]), and what it can do
+//! ([`Abilities`]), next to its source.
+//!
+//! ```toml
+//! title = "Go: golang.org/x/oauth2 + github.com/coreos/go-oidc"
+//! # Optional, run once per version of the folder's files; {dir} is the folder, {out} the output.
+//! build = ["go", "build", "-o", "{out}/rp", "{dir}"]
+//! command = ["{out}/rp"]
+//! ready_within_ms = 10000
+//! capabilities = ["configured-endpoints", "discovery", "validates-id-token"]
+//! conduct = ["checks-token-endpoint-status"]
+//! ```
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::capability::Abilities;
+use crate::command::CommandRp;
+
+/// One RP under test, as its `rp.toml` describes it.
+#[derive(Clone, Debug)]
+pub struct RpProfile {
+    /// The folder's name: the RP's name in reports, test names and snapshot folders.
+    pub name: String,
+    pub title: String,
+    /// The RP's folder.
+    pub dir: PathBuf,
+    build: Vec<String>,
+    command: Vec<String>,
+    ready_within: Duration,
+    pub abilities: Abilities,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProfileFile {
+    title: String,
+    #[serde(default)]
+    build: Vec<String>,
+    command: Vec<String>,
+    ready_within_ms: Option<u64>,
+    #[serde(flatten)]
+    abilities: Abilities,
+}
+
+/// An RP folder that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProfileError {
+    #[error("cannot read {}", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("malformed {}", path.display())]
+    Parse { path: PathBuf, source: Box<toml::de::Error> },
+    #[error("invalid {}: field `command` must name a program", path.display())]
+    NoCommand { path: PathBuf },
+    #[error("building the RP `{name}` failed: `{command}` exited with {status}; it printed:\n{output}")]
+    Build { name: String, command: String, status: String, output: String },
+    #[error("building the RP `{name}` failed: cannot run `{command}`")]
+    BuildSpawn { name: String, command: String, source: std::io::Error },
+    #[error("building the RP `{name}` failed: cannot prepare {}", path.display())]
+    BuildDir { name: String, path: PathBuf, source: std::io::Error },
+}
+
+impl RpProfile {
+    /// Every `*/rp.toml` under `dir`, sorted by folder name.
+    pub fn load_dir(dir: &Path) -> Result<Vec<RpProfile>, ProfileError> {
+        let entries = std::fs::read_dir(dir).map_err(|source| ProfileError::Read { path: dir.to_owned(), source })?;
+        let mut folders: Vec<PathBuf> =
+            entries.flatten().map(|e| e.path()).filter(|p| p.join("rp.toml").is_file()).collect();
+        folders.sort();
+        folders.iter().map(|folder| RpProfile::load(folder)).collect()
+    }
+
+    /// The RP in `folder` (which holds `rp.toml`).
+    pub fn load(folder: &Path) -> Result<RpProfile, ProfileError> {
+        let path = folder.join("rp.toml");
+        let text = std::fs::read_to_string(&path).map_err(|source| ProfileError::Read { path: path.clone(), source })?;
+        let file: ProfileFile = toml::from_str(&text)
+            .map_err(|source| ProfileError::Parse { path: path.clone(), source: Box::new(source) })?;
+        if file.command.is_empty() {
+            return Err(ProfileError::NoCommand { path });
+        }
+        Ok(RpProfile {
+            name: folder.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            title: file.title,
+            dir: folder.to_owned(),
+            build: file.build,
+            command: file.command,
+            ready_within: Duration::from_millis(file.ready_within_ms.unwrap_or(10_000)),
+            abilities: file.abilities,
+        })
+    }
+
+    /// The RP as a [`CommandRp`], built first (once per version of its files) into a folder under
+    /// `out_root`.
+    pub fn launcher(&self, out_root: &Path) -> Result<CommandRp, ProfileError> {
+        let out = self.built(out_root)?;
+        let fill = |part: &String| {
+            part.replace("{dir}", &self.dir.display().to_string()).replace("{out}", &out.display().to_string())
+        };
+        let mut command = self.command.iter().map(fill);
+        let program = command.next().unwrap_or_default();
+        Ok(command.fold(CommandRp::new(&self.name, program), CommandRp::arg).ready_within(self.ready_within))
+    }
+
+    /// Runs the build unless its output for this version of the files exists; concurrent callers
+    /// (threads or processes) wait for, or race harmlessly to, the same result.
+    fn built(&self, out_root: &Path) -> Result<PathBuf, ProfileError> {
+        let out = out_root.join(format!("{}-{}", self.name, self.version()));
+        if self.build.is_empty() || out.is_dir() {
+            return Ok(out);
+        }
+        static BUILDS: OnceLock<Mutex<HashMap<PathBuf, Arc<Mutex<()>>>>> = OnceLock::new();
+        let lock = BUILDS.get_or_init(Default::default).lock().expect("builds lock").entry(out.clone()).or_default().clone();
+        let _held = lock.lock().expect("build lock");
+        if out.is_dir() {
+            return Ok(out);
+        }
+        let partial = out_root.join(format!(".{}-{}-{}.partial", self.name, self.version(), std::process::id()));
+        let dir_error = |path: &Path| {
+            let (name, path) = (self.name.clone(), path.to_owned());
+            move |source| ProfileError::BuildDir { name, path, source }
+        };
+        let _ = std::fs::remove_dir_all(&partial);
+        std::fs::create_dir_all(&partial).map_err(dir_error(&partial))?;
+        let fill = |part: &String| {
+            part.replace("{dir}", &self.dir.display().to_string()).replace("{out}", &partial.display().to_string())
+        };
+        let argv: Vec<String> = self.build.iter().map(fill).collect();
+        let described = argv.join(" ");
+        let done = std::process::Command::new(&argv[0])
+            .args(&argv[1..])
+            .current_dir(&self.dir)
+            .output()
+            .map_err(|source| ProfileError::BuildSpawn { name: self.name.clone(), command: described.clone(), source })?;
+        if !done.status.success() {
+            let _ = std::fs::remove_dir_all(&partial);
+            return Err(ProfileError::Build {
+                name: self.name.clone(),
+                command: described,
+                status: done.status.to_string(),
+                output: format!("{}{}", String::from_utf8_lossy(&done.stdout), String::from_utf8_lossy(&done.stderr)),
+            });
+        }
+        // Another process may have finished first: its result is as good as ours.
+        if std::fs::rename(&partial, &out).is_err() {
+            let _ = std::fs::remove_dir_all(&partial);
+        }
+        if out.is_dir() {
+            Ok(out)
+        } else {
+            Err(dir_error(&out)(std::io::Error::other("the build's output folder is missing")))
+        }
+    }
+
+    /// A digest of the folder's files (names and contents), naming the build output.
+    fn version(&self) -> String {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&self.dir)
+            .map(|entries| entries.flatten().map(|e| e.path()).filter(|p| p.is_file()).collect())
+            .unwrap_or_default();
+        files.sort();
+        let mut digest = Sha256::new();
+        for file in files {
+            digest.update(file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+            digest.update(std::fs::read(&file).unwrap_or_default());
+        }
+        digest.finalize().iter().take(6).map(|b| format!("{b:02x}")).collect()
+    }
+}
