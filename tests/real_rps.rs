@@ -25,7 +25,7 @@ async fn real_rp(#[files("rps/*/rp.toml")] rp: PathBuf, #[files("scenarios/**/*.
     let scenario = Scenario::load(&path).unwrap_or_else(|error| panic!("{}", ErrorChain::from_error(&error)));
     let missing = profile.abilities.missing(&scenario);
     if !missing.is_empty() {
-        let names: Vec<String> = missing.iter().map(|c| c.name()).collect();
+        let names: Vec<String> = missing.iter().map(ToString::to_string).collect();
         eprintln!("{} does not apply to {}: it needs {}", scenario.id, profile.name, names.join(", "));
         return;
     }

@@ -12,18 +12,20 @@
 //!   when the specification permits it, with the reason. The reference RP has no conduct: what it
 //!   must do is never weakened.
 //! - An RP that does not word its failures by stage ([`Capability::NamesStage`]) is not compared on
-//!   the wrapper; an RP whose words the classifier does not read yet gets `unclassified`, which a
-//!   [`Verdict`] reports as a gap, unlike a wrong root cause, which is a mismatch.
+//!   the wrapper. When the RP's outcome is right, how its words were read as a root cause is
+//!   reported beside the verdict ([`CauseReading`]: read, unclassified, or read as another cause)
+//!   rather than failing it: reading real software's words is the classifier's part, and the
+//!   compatibility page shows every gap.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::chain::RootCause;
 use crate::env::Outcome;
-use crate::scenario::{Expect, ExpectedOutcome, Mismatch, Scenario, Setup};
+use crate::scenario::{Expect, ExpectedOutcome, Mismatch, ProxyAnswer, Scenario, Setup};
 
-/// What an RP can be set up to do, or checks it makes. A scenario that needs one an RP lacks does
-/// not apply to that RP.
+/// What an RP can do, or checks it makes. A scenario that needs one an RP lacks does not apply to
+/// that RP. (Which `[setup.rp]` settings an RP understands is a list of field names beside these.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
@@ -34,45 +36,32 @@ pub enum Capability {
     Discovery,
     ClientSecretBasic,
     ClientSecretPost,
-    /// Basic credentials for the proxy (`SSO_PROXY_USER`).
-    ProxyCredentials,
-    /// A no-proxy list (`SSO_NO_PROXY`).
-    NoProxy,
     /// Resolves names itself from `SSO_HOSTS_FILE` (needed wherever the RP is not behind the proxy).
     HostsFile,
     /// Keeps the state in the browser's session (a cookie), so a lost cookie is a state mismatch.
     SessionCookie,
     /// Validates the ID token: signature, JWKS, `iss`, `aud`, `exp`, `iat`, `nonce`.
     ValidatesIdToken,
+    /// Fetches the JWKS again when a token names a key it does not hold, even right after fetching
+    /// it (the rotation scenarios serve the old key on the first fetch, which models an RP that
+    /// fetched before the rotation only for RPs that refetch at once).
+    RefetchesJwksAtOnce,
     /// Words a failure by the stage it failed at ("exchanging authorization tokens failed").
     NamesStage,
-    /// Reference-RP setting: sends another redirect URI with the code.
-    TokenRedirectUri,
-    /// Reference-RP setting: repeats a timed-out token request with the same code.
-    TokenRetries,
-    /// Reference-RP setting: makes a new PKCE verifier at the callback.
-    RegeneratePkceVerifier,
-    /// Reference-RP setting: never refetches the JWKS on an unknown `kid`.
-    NoJwksRefetch,
 }
 
 impl Capability {
     /// Every capability (what the reference RP has).
-    pub const ALL: [Capability; 14] = [
+    pub const ALL: [Capability; 9] = [
         Capability::ConfiguredEndpoints,
         Capability::Discovery,
         Capability::ClientSecretBasic,
         Capability::ClientSecretPost,
-        Capability::ProxyCredentials,
-        Capability::NoProxy,
         Capability::HostsFile,
         Capability::SessionCookie,
         Capability::ValidatesIdToken,
+        Capability::RefetchesJwksAtOnce,
         Capability::NamesStage,
-        Capability::TokenRedirectUri,
-        Capability::TokenRetries,
-        Capability::RegeneratePkceVerifier,
-        Capability::NoJwksRefetch,
     ];
 
     /// The kebab-case name used in `rp.toml` files.
@@ -81,18 +70,56 @@ impl Capability {
     }
 }
 
-/// What an RP does where the specification leaves it room; a scenario may allow it to end
-/// otherwise because of it (`[[expect.allowed]]`).
+/// What a scenario needs of an RP.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Need {
+    Capability(Capability),
+    /// A `[setup.rp]` field set to something other than its default: the RP must understand it.
+    Setting(String),
+}
+
+impl std::fmt::Display for Need {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Need::Capability(capability) => write!(f, "`{}`", capability.name()),
+            Need::Setting(field) => write!(f, "setting `setup.rp.{field}`"),
+        }
+    }
+}
+
+/// What an RP does where the specification leaves it room, or where it deviates; a scenario may
+/// allow RPs with it to end otherwise (`[[expect.allowed]]`, with `deviation = true` when the
+/// specification does not permit it — the compatibility page flags those).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum Conduct {
-    /// Accepts an unsigned (`alg: none`) ID token received from the token endpoint over TLS
-    /// (OpenID Connect Core 1.0 §3.1.3.7 lets the TLS validation of the token endpoint stand in for
-    /// the signature in the code flow).
+    /// Accepts an unsigned (`alg: none`) ID token received from the token endpoint over TLS.
     AcceptsUnsignedIdTokenFromTokenEndpoint,
     /// Looks at the token endpoint's HTTP status before its body, so a 5xx is a server error.
     ChecksTokenEndpointStatus,
+    /// Does not reject an `iat` in its future (or allows more than the catalog's skew).
+    AcceptsIatInTheFuture,
+    /// Without a `kid`, tries every key of the JWKS.
+    TriesEveryKeyWithoutKid,
+    /// Fetches the keys inside its ID-token validation, so a failed fetch is worded as a failed
+    /// validation (the expected wrapper "fetching the signing keys failed" becomes "validating the
+    /// ID token failed").
+    FetchesKeysWhileValidating,
+    /// Does not compare the discovery document's issuer with its configuration; the ID token's
+    /// `iss` check catches the mismatch later.
+    ChecksTheIssuerOnlyInTheIdToken,
+    /// Compares issuers ignoring a trailing slash.
+    IgnoresTrailingSlashInIssuer,
+    /// Does not require the `sub` and `iat` claims.
+    DoesNotRequireSubAndIat,
+    /// Accepts a token response without `access_token`.
+    AcceptsTokenResponseWithoutAccessToken,
+    /// Cannot pick the key of an ID token without `kid`, even from a JWKS with one key.
+    RequiresKidInIdToken,
+    /// After answering the proxy's 407 on CONNECT, sends the token request without the client's
+    /// `Authorization` header.
+    LosesAuthorizationAfterProxyChallenge,
 }
 
 impl Conduct {
@@ -115,7 +142,14 @@ pub struct Allowance {
     pub outcome: ExpectedOutcome,
     pub wrapper: Option<String>,
     pub root_cause: Option<RootCause>,
-    /// Why the specification permits it (quoted in the compatibility page).
+    /// The IdP's requests instead of `expect.idp.requests`.
+    pub idp_requests: Option<Vec<String>>,
+    /// The proxy's log instead of `expect.proxy.answered`.
+    pub proxy_answered: Option<Vec<ProxyAnswer>>,
+    /// The specification does not permit it: the RP deviates (the page says so).
+    #[serde(default)]
+    pub deviation: bool,
+    /// Why the specification permits it, or how the RP deviates (quoted in the compatibility page).
     pub because: String,
 }
 
@@ -142,19 +176,37 @@ pub fn check_allowances(allowed: &[Allowance]) -> Option<(&'static str, String)>
 pub struct Abilities {
     #[serde(default)]
     pub capabilities: Vec<Capability>,
+    /// The `[setup.rp]` fields it honours (through the contract's `SSO_*` settings).
+    #[serde(default)]
+    pub settings: Vec<String>,
     #[serde(default)]
     pub conduct: Vec<Conduct>,
+    /// Understands every `[setup.rp]` field (the reference RP).
+    #[serde(skip)]
+    pub every_setting: bool,
 }
 
 impl Abilities {
     /// The reference RP's.
     pub fn reference() -> Abilities {
-        Abilities { capabilities: Capability::ALL.to_vec(), conduct: Vec::new() }
+        Abilities {
+            capabilities: Capability::ALL.to_vec(),
+            settings: Vec::new(),
+            conduct: Vec::new(),
+            every_setting: true,
+        }
     }
 
-    /// The capabilities `scenario` needs that this RP lacks (empty: it applies).
-    pub fn missing(&self, scenario: &Scenario) -> Vec<Capability> {
-        needs(scenario).into_iter().filter(|need| !self.capabilities.contains(need)).collect()
+    fn has(&self, need: &Need) -> bool {
+        match need {
+            Need::Capability(capability) => self.capabilities.contains(capability),
+            Need::Setting(field) => self.every_setting || self.settings.contains(field),
+        }
+    }
+
+    /// What `scenario` needs that this RP lacks (empty: it applies).
+    pub fn missing(&self, scenario: &Scenario) -> Vec<Need> {
+        needs(scenario).into_iter().filter(|need| !self.has(need)).collect()
     }
 
     /// The allowance of `scenario` this RP uses, if any (the first that names one of its conducts).
@@ -173,6 +225,24 @@ impl Abilities {
                 root_cause: allowance.root_cause,
                 ..scenario.expect.clone()
             };
+            if let Some(requests) = &allowance.idp_requests {
+                fair.expect.idp.requests = Some(requests.clone());
+            }
+            if let Some(answered) = &allowance.proxy_answered {
+                fair.expect.proxy.answered = Some(answered.clone());
+            }
+        }
+        if self.conduct.contains(&Conduct::FetchesKeysWhileValidating)
+            && fair.expect.wrapper.as_deref().map(crate::logchain::bare_message).as_deref()
+                == Some("fetching the signing keys failed")
+        {
+            fair.expect.wrapper = Some("validating the ID token failed".to_owned());
+        }
+        if !self.capabilities.contains(&Capability::RefetchesJwksAtOnce) {
+            if let Some(requests) = &mut fair.expect.idp.requests {
+                // Right after a fetch, such an RP does not fetch again.
+                requests.dedup_by(|later, earlier| later.starts_with("GET /jwks") && earlier.starts_with("GET /jwks"));
+            }
         }
         if !self.capabilities.contains(&Capability::ValidatesIdToken) {
             without_key_fetches(&mut fair.expect);
@@ -181,19 +251,25 @@ impl Abilities {
         if !names_stage {
             fair.expect.wrapper = None;
         }
-        let mut unclassified = false;
+        let mut cause = CauseReading::Read;
         let mismatches = fair
             .check(outcome)
             .into_iter()
             .filter(|mismatch| {
-                let gap = mismatch.field == "root_cause" && mismatch.observed == RootCause::Unclassified.name();
-                unclassified |= gap;
-                !gap
+                // With the RP's outcome right, how its words were read is the classifier's part.
+                let reading = mismatch.field == "root_cause" && outcome.failure.is_some();
+                if reading {
+                    cause = match mismatch.observed == RootCause::Unclassified.name() {
+                        true => CauseReading::Unclassified,
+                        false => CauseReading::ReadAs(mismatch.observed.clone()),
+                    };
+                }
+                !reading
             })
             .collect();
         Verdict {
             mismatches,
-            unclassified,
+            cause,
             allowed: allowance.map(|a| a.rp),
             wrapper_compared: names_stage && fair.expect.wrapper.is_some(),
         }
@@ -223,9 +299,8 @@ pub struct Verdict {
     /// Differences from what this RP must do: outcome, wrapper (if compared), a root cause that is
     /// *another* cause, the IdP's and proxy's records. Not empty: the RP failed the scenario.
     pub mismatches: Vec<Mismatch>,
-    /// The outcome was right but the RP's words were not read as any root cause (a gap in the
-    /// classifier, not in the RP).
-    pub unclassified: bool,
+    /// How sso-repro read the RP's words for the cause.
+    pub cause: CauseReading,
     /// The conduct whose allowance was used.
     pub allowed: Option<Conduct>,
     pub wrapper_compared: bool,
@@ -234,30 +309,58 @@ pub struct Verdict {
 impl Verdict {
     /// As documented (or allowed), with the root cause read.
     pub fn passed(&self) -> bool {
-        self.mismatches.is_empty() && !self.unclassified
+        self.mismatches.is_empty() && self.cause == CauseReading::Read
     }
 }
 
-/// The capabilities a scenario needs, from its setup and expectation.
-pub fn needs(scenario: &Scenario) -> Vec<Capability> {
+/// How an RP's words for a failure were read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CauseReading {
+    /// As the expected root cause (or there was no failure to read).
+    Read,
+    /// As no root cause: the classifier does not know these words yet.
+    Unclassified,
+    /// As another root cause: the classifier misreads these words, or the RP words the cause as
+    /// another one; the compatibility page shows which.
+    ReadAs(String),
+}
+
+/// What a scenario needs, from its setup and expectation.
+pub fn needs(scenario: &Scenario) -> Vec<Need> {
     let setup = serde_json::to_value(&scenario.setup).unwrap_or(Value::Null);
     let default = serde_json::to_value(Setup::default()).unwrap_or(Value::Null);
     let set = |pointer: &str| setup.pointer(pointer) != default.pointer(pointer);
-    let is = |pointer: &str, value: Value| setup.pointer(pointer) == Some(&value);
+    let is = |pointer: &str, value: &str| setup.pointer(pointer).and_then(Value::as_str) == Some(value);
     let rp = &scenario.setup.rp;
     let mut needs = Vec::new();
+    // Every `[setup.rp]` field that differs from its default; `metadata` and `auth_method` are
+    // capabilities by their value instead.
+    if let (Some(Value::Object(fields)), Some(defaults)) = (setup.get("rp"), default.get("rp")) {
+        for (field, value) in fields {
+            if !["metadata", "auth_method"].contains(&field.as_str()) && defaults.get(field) != Some(value) {
+                needs.push(Need::Setting(field.clone()));
+            }
+        }
+    }
     let mut need = |capability: Capability, when: bool| {
         if when {
-            needs.push(capability);
+            needs.push(Need::Capability(capability));
         }
     };
-    need(Capability::Discovery, is("/rp/metadata", "discovery".into()));
-    need(Capability::ConfiguredEndpoints, !is("/rp/metadata", "discovery".into()));
-    need(Capability::ClientSecretPost, is("/rp/auth_method", "client_secret_post".into()));
-    need(Capability::ClientSecretBasic, !is("/rp/auth_method", "client_secret_post".into()));
-    need(Capability::ProxyCredentials, rp.proxy_user.is_some());
-    need(Capability::NoProxy, rp.no_proxy.is_some());
-    need(Capability::HostsFile, rp.use_proxy == Some(false) || rp.no_proxy.is_some() || rp.direct_route);
+    let discovery = is("/rp/metadata", "discovery");
+    need(Capability::Discovery, discovery);
+    need(Capability::ConfiguredEndpoints, !discovery);
+    need(Capability::ClientSecretPost, is("/rp/auth_method", "client_secret_post"));
+    need(Capability::ClientSecretBasic, is("/rp/auth_method", "client_secret_basic"));
+    if !["client_secret_post", "client_secret_basic"].iter().any(|m| is("/rp/auth_method", m)) {
+        needs_setting(&mut needs, "auth_method");
+    }
+    let mut need = |capability: Capability, when: bool| {
+        if when {
+            needs.push(Need::Capability(capability));
+        }
+    };
+    need(Capability::HostsFile, !rp.use_proxy || rp.no_proxy.is_some() || rp.direct_route);
     need(Capability::SessionCookie, scenario.setup.browser.drops_cookies);
     let id_token_causes = [
         RootCause::BadSignature,
@@ -273,15 +376,19 @@ pub fn needs(scenario: &Scenario) -> Vec<Capability> {
     let wrapper = scenario.expect.wrapper.as_deref().map(crate::logchain::bare_message);
     let validating = scenario.expect.root_cause.is_some_and(|c| id_token_causes.contains(&c))
         || matches!(wrapper.as_deref(), Some("validating the id token failed" | "fetching the signing keys failed"))
-        || ["/idp/id_token", "/idp/jwks", "/idp/clock_offset_secs", "/idp/separate_jwks_host", "/rp/issuer"]
+        || ["/idp/id_token", "/idp/jwks", "/idp/jwks_response", "/idp/clock_offset_secs", "/idp/separate_jwks_host"]
             .iter()
-            .any(|p| set(p));
+            .any(|p| set(p))
+        || set("/rp/issuer");
     need(Capability::ValidatesIdToken, validating);
-    need(Capability::TokenRedirectUri, rp.token_redirect_uri.is_some());
-    need(Capability::TokenRetries, rp.token_retries > 0);
-    need(Capability::RegeneratePkceVerifier, rp.regenerate_pkce_verifier);
-    need(Capability::NoJwksRefetch, rp.refetch_jwks_on_unknown_kid == Some(false));
+    need(Capability::RefetchesJwksAtOnce, ["rotated", "rotated-refetch-fails"].iter().any(|j| is("/idp/jwks", j)));
+    needs.sort();
+    needs.dedup();
     needs
+}
+
+fn needs_setting(needs: &mut Vec<Need>, field: &str) {
+    needs.push(Need::Setting(field.to_owned()));
 }
 
 #[cfg(test)]
@@ -302,16 +409,20 @@ mod tests {
     #[test]
     fn a_reference_only_setting_makes_the_scenario_not_apply_to_other_rps() {
         let s = scenario("[setup.rp]\ntoken_redirect_uri = \"https://rp.sso.test/x\"", "outcome = \"signed-in\"");
-        let other = Abilities { capabilities: vec![Capability::ConfiguredEndpoints, Capability::ClientSecretBasic], conduct: vec![] };
-        assert_eq!(other.missing(&s), [Capability::TokenRedirectUri]);
+        let other = Abilities {
+            capabilities: vec![Capability::ConfiguredEndpoints, Capability::ClientSecretBasic],
+            ..Abilities::default()
+        };
+        assert_eq!(other.missing(&s), [Need::Setting("token_redirect_uri".to_owned())]);
         assert!(Abilities::reference().missing(&s).is_empty());
     }
 
     #[test]
     fn id_token_faults_need_an_rp_that_validates_id_tokens() {
         let s = scenario("[setup.idp]\nid_token = \"alg-none\"", FAILED);
-        assert!(needs(&s).contains(&Capability::ValidatesIdToken));
-        assert!(!needs(&scenario("", "outcome = \"signed-in\"")).contains(&Capability::ValidatesIdToken));
+        let validates = Need::Capability(Capability::ValidatesIdToken);
+        assert!(needs(&s).contains(&validates));
+        assert!(!needs(&scenario("", "outcome = \"signed-in\"")).contains(&validates));
     }
 
     #[test]
@@ -323,6 +434,7 @@ mod tests {
         let lenient = Abilities {
             capabilities: Capability::ALL.to_vec(),
             conduct: vec![Conduct::AcceptsUnsignedIdTokenFromTokenEndpoint],
+            ..Abilities::default()
         };
         assert_eq!(lenient.allowance(&s).map(|a| a.outcome), Some(ExpectedOutcome::SignedIn));
         assert!(Abilities::reference().allowance(&s).is_none());

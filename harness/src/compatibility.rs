@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::capability::{Abilities, Capability, Conduct};
+use crate::capability::{Abilities, Capability, CauseReading, Conduct, Need};
 use crate::docs::snapshot_body;
 use crate::rp_profile::{ProfileError, RpProfile};
 use crate::scenario::{ExpectedOutcome, Scenario, ScenarioError};
@@ -35,8 +35,8 @@ pub fn snapshot_path(snapshots: &Path, rp: &str, id: &str) -> PathBuf {
 /// One RP on one scenario.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Cell {
-    /// The scenario needs capabilities the RP lacks.
-    NotApplicable(Vec<Capability>),
+    /// The scenario needs what the RP lacks.
+    NotApplicable(Vec<Need>),
     /// It applies, but no snapshot was kept yet (the test has not run).
     NotRun,
     /// What its snapshot says.
@@ -50,10 +50,10 @@ pub struct Observed {
     pub root_cause: Option<String>,
     /// The innermost level of the RP's chain: its own words for the cause.
     pub words: Option<String>,
-    /// The allowance the RP used.
-    pub allowed: Option<Conduct>,
-    /// The outcome is as expected but the words were not read as a cause.
-    pub unclassified: bool,
+    /// The allowance the RP used, and whether it is a deviation.
+    pub allowed: Option<(Conduct, bool)>,
+    /// How the words were read, against the expected cause.
+    pub reading: CauseReading,
 }
 
 impl Observed {
@@ -66,7 +66,7 @@ impl Observed {
             .rev()
             .find_map(|l| l.strip_prefix("  - ").or_else(|| l.strip_prefix("error: ")))
             .map(str::to_owned);
-        Observed { root_cause, words, allowed: None, unclassified: false }
+        Observed { root_cause, words, allowed: None, reading: CauseReading::Read }
     }
 }
 
@@ -89,6 +89,10 @@ pub struct Counts {
     pub classified: usize,
     pub failures: usize,
     pub unclassified: usize,
+    /// Words read as another cause.
+    pub misread: usize,
+    /// Allowed only as a deviation from the specification.
+    pub deviations: usize,
     pub not_run: usize,
 }
 
@@ -116,10 +120,16 @@ impl Matrix {
             match &row[column] {
                 Cell::NotApplicable(_) => continue,
                 Cell::NotRun => counts.not_run += 1,
-                Cell::Ran(observed) if observed.unclassified => counts.unclassified += 1,
                 Cell::Ran(observed) => {
-                    counts.passed += 1;
-                    counts.classified += usize::from(failure && observed.root_cause.is_some());
+                    counts.deviations += usize::from(observed.allowed.is_some_and(|(_, deviation)| deviation));
+                    match observed.reading {
+                        CauseReading::Unclassified => counts.unclassified += 1,
+                        CauseReading::ReadAs(_) => counts.misread += 1,
+                        CauseReading::Read => {
+                            counts.passed += 1;
+                            counts.classified += usize::from(failure && observed.root_cause.is_some());
+                        }
+                    }
                 }
             }
             counts.applicable += 1;
@@ -137,16 +147,21 @@ impl Matrix {
              Regenerate with\n\n```sh\nSSO_REPRO_UPDATE_DOCS=1 cargo test --test real_rps the_compatibility_page_is_up_to_date\n```\n\n\
              A scenario applies to an RP when the RP has every capability the scenario needs (read from its setup; see \
              `harness/src/capability.rs`). Cells: `✓` as documented (outcome, root cause, the IdP's and the proxy's \
-             records; the wrapper too where the RP words failures by stage); `✓ allowed` as the scenario allows RPs \
-             with that conduct; `? unclassified` the outcome is right but sso-repro does not read the RP's words as a \
-             root cause yet; `n/a` the RP lacks a capability the scenario needs; `not run` no snapshot yet.\n\n",
+             records; the wrapper too where the RP words failures by stage); `allowed` as the scenario allows a \
+             spec-conforming RP with that conduct; `⚠ deviates` as the scenario records that this RP departs from the \
+             specification; `? unclassified` the outcome is right but sso-repro does not read the RP's words as a root \
+             cause yet; `✗ read as` the outcome is right but the words were read as another cause; `n/a` the RP lacks \
+             what the scenario needs; `not run` no snapshot yet.\n\n",
         );
-        out.push_str("## Counts\n\n| RP | applicable | passed | classified (of failures) | unclassified | not run |\n|---|---|---|---|---|---|\n");
+        out.push_str(
+            "## Counts\n\n| RP | applicable | passed | classified (of failures) | unclassified | read as another cause | deviations | not run |\n\
+             |---|---|---|---|---|---|---|---|\n",
+        );
         for (column, (name, _, _)) in self.rps.iter().enumerate() {
             let c = self.counts(column);
             out.push_str(&format!(
-                "| {name} | {} | {} | {} of {} | {} | {} |\n",
-                c.applicable, c.passed, c.classified, c.failures, c.unclassified, c.not_run
+                "| {name} | {} | {} | {} of {} | {} | {} | {} | {} |\n",
+                c.applicable, c.passed, c.classified, c.failures, c.unclassified, c.misread, c.deviations, c.not_run
             ));
         }
         out.push_str("\n## The RPs\n\n");
@@ -189,7 +204,7 @@ impl Matrix {
             let mut by_need: BTreeMap<String, Vec<&str>> = BTreeMap::new();
             for (scenario, row) in self.scenarios.iter().zip(&self.cells) {
                 if let Cell::NotApplicable(missing) = &row[column] {
-                    let key = missing.iter().map(|c| format!("`{}`", c.name())).collect::<Vec<_>>().join(" + ");
+                    let key = missing.iter().map(ToString::to_string).collect::<Vec<_>>().join(" + ");
                     by_need.entry(key).or_default().push(&scenario.id);
                 }
             }
@@ -215,11 +230,12 @@ impl Matrix {
                     (ExpectedOutcome::Failed, Some(cause)) => format!("fail with `{cause}`"),
                     _ => "sign in".to_owned(),
                 };
+                let kind = if allowance.deviation { "deviate and" } else { "may" };
                 out.push_str(&format!(
-                    "- `{}`: RPs with conduct `{}` may {instead}: {}\n",
+                    "- `{}`: RPs with conduct `{}` {kind} {instead}: {}\n",
                     scenario.id,
                     allowance.rp.name(),
-                    allowance.because.trim()
+                    allowance.because.split_whitespace().collect::<Vec<_>>().join(" ")
                 ));
             }
         }
@@ -265,9 +281,13 @@ fn cell(scenario: &Scenario, rp: &str, abilities: &Abilities, snapshots: &Path) 
     };
     let mut observed = Observed::from_snapshot(snapshot_body(&snapshot));
     let allowance = abilities.allowance(scenario);
-    observed.allowed = allowance.map(|a| a.rp);
-    let expected = allowance.map_or(scenario.expect.root_cause, |a| a.root_cause);
-    observed.unclassified = expected.is_some() && observed.root_cause.as_deref() == Some("unclassified");
+    observed.allowed = allowance.map(|a| (a.rp, a.deviation));
+    let expected = allowance.map_or(scenario.expect.root_cause, |a| a.root_cause).map(|c| c.name());
+    observed.reading = match (&expected, &observed.root_cause) {
+        (Some(expected), Some(seen)) if seen != expected && seen == "unclassified" => CauseReading::Unclassified,
+        (Some(expected), Some(seen)) if seen != expected => CauseReading::ReadAs(seen.clone()),
+        _ => CauseReading::Read,
+    };
     Cell::Ran(observed)
 }
 
@@ -279,13 +299,25 @@ fn expected(scenario: &Scenario) -> String {
 }
 
 fn short(cell: &Cell) -> String {
-    match cell {
-        Cell::NotApplicable(_) => "n/a".to_owned(),
-        Cell::NotRun => "not run".to_owned(),
-        Cell::Ran(o) if o.unclassified => "? unclassified".to_owned(),
-        Cell::Ran(Observed { allowed: Some(_), root_cause: None, .. }) => "✓ allowed: signs in".to_owned(),
-        Cell::Ran(Observed { allowed: Some(_), root_cause: Some(cause), .. }) => format!("✓ allowed: `{cause}`"),
-        Cell::Ran(_) => "✓".to_owned(),
+    let Cell::Ran(observed) = cell else {
+        return match cell {
+            Cell::NotApplicable(_) => "n/a".to_owned(),
+            _ => "not run".to_owned(),
+        };
+    };
+    let reading = match &observed.reading {
+        CauseReading::Read => "✓".to_owned(),
+        CauseReading::Unclassified => "? unclassified".to_owned(),
+        CauseReading::ReadAs(cause) => format!("✗ read as `{cause}`"),
+    };
+    let outcome = match &observed.root_cause {
+        None => "signs in".to_owned(),
+        Some(cause) => format!("`{cause}`"),
+    };
+    match observed.allowed {
+        None => reading,
+        Some((_, false)) => format!("{reading} allowed: {outcome}"),
+        Some((_, true)) => format!("{reading} ⚠ deviates: {outcome}"),
     }
 }
 

@@ -151,7 +151,8 @@ def main():
         # The port was taken between probing and binding: try another.
 
 
-CALLBACK = re.compile(r"^access: GET /callback (\d{3})$")
+# The callback's answer; and a login mod_auth_openidc could not start (discovery failed).
+CALLBACK = re.compile(r"^access: GET /callback (\d{3})$|^access: GET /login ([45]\d\d)$")
 
 
 def relay(line):
@@ -161,7 +162,7 @@ def relay(line):
         # read the RP's log already: it only gives the verdict.
         print(line, flush=True)
     if callback:
-        signed_in = callback.group(1) == "302"
+        signed_in = callback.group(1) == "302"  # back to the protected page
         print("sso-repro-rp: signed in" if signed_in else "sso-repro-rp: sign-in failed", flush=True)
 
 

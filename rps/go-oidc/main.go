@@ -168,7 +168,7 @@ func signIn(r *http.Request) error {
 	}
 	rawIDToken, ok := token.Extra("id_token").(string)
 	if !ok {
-		return fmt.Errorf("exchanging authorization tokens failed: no id_token field in oauth2 token")
+		return fmt.Errorf("validating the ID token failed: no id_token field in oauth2 token")
 	}
 	idToken, err := verifier.Verify(ctx, rawIDToken)
 	if err != nil {

@@ -11,6 +11,8 @@
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsServer;
 import java.io.FileInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -28,6 +30,7 @@ import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Path;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
@@ -41,6 +44,7 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.TrustManagerFactory;
 
 public class HttpClientRp {
@@ -69,9 +73,47 @@ public class HttpClientRp {
         redirectUri = "http://" + env("SSO_RP_HOST") + ":" + port + "/callback";
         server.createContext("/login", HttpClientRp::login);
         server.createContext("/callback", HttpClientRp::callback);
+        warmUp();
         server.start();
         out.println("sso-repro-rp ready on port " + port);
         out.flush();
+    }
+
+    /**
+     * One HTTPS request to itself before serving, so that the JDK's TLS and HTTP client code is
+     * loaded and compiled, as in a server that has served requests: a cold JVM's first handshake
+     * takes longer than the catalog's 300 ms timeouts. The key is a throwaway one, made by keytool
+     * at build time (rp.toml); nothing leaves the process.
+     */
+    static void warmUp() throws Exception {
+        char[] password = "warmup-only".toCharArray();
+        KeyStore keys = KeyStore.getInstance("PKCS12");
+        Path classes = Path.of(HttpClientRp.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        try (InputStream in = new FileInputStream(classes.resolve("warmup.p12").toFile())) {
+            keys.load(in, password);
+        }
+        KeyManagerFactory keyManagers = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+        keyManagers.init(keys, password);
+        TrustManagerFactory trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        trust.init(keys);
+        SSLContext context = SSLContext.getInstance("TLS");
+        context.init(keyManagers.getKeyManagers(), trust.getTrustManagers(), null);
+        HttpsServer server = HttpsServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.setHttpsConfigurator(new HttpsConfigurator(context));
+        server.createContext("/", exchange -> {
+            exchange.getRequestBody().readAllBytes();
+            exchange.sendResponseHeaders(200, -1);
+            exchange.close();
+        });
+        server.start();
+        try {
+            HttpClient client = HttpClient.newBuilder().sslContext(context).proxy(HttpClient.Builder.NO_PROXY).build();
+            URI self = URI.create("https://127.0.0.1:" + server.getAddress().getPort() + "/");
+            client.send(HttpRequest.newBuilder(self).POST(HttpRequest.BodyPublishers.ofString("warm-up")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+        } finally {
+            server.stop(0);
+        }
     }
 
     static void login(HttpExchange exchange) throws IOException {
