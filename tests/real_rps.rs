@@ -39,7 +39,7 @@ async fn real_rp(#[files("rps/*/rp.toml")] rp: PathBuf, #[files("scenarios/**/*.
         .unwrap_or_else(|error| panic!("{}", ErrorChain::from_error(&error)));
 
     let verdict = profile.abilities.check(&scenario, &run.outcome);
-    let transcript = run.outcome.transcript();
+    let transcript = profile.normalize(&run.outcome.transcript());
     assert!(
         verdict.mismatches.is_empty(),
         "scenario {} did not behave as documented with the {} RP:\n{}\n\n{transcript}",

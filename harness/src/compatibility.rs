@@ -50,8 +50,9 @@ pub struct Observed {
     pub root_cause: Option<String>,
     /// The innermost level of the RP's chain: its own words for the cause.
     pub words: Option<String>,
-    /// The allowance the RP used, and whether it is a deviation.
-    pub allowed: Option<(Conduct, bool)>,
+    /// The allowance the RP used: its conduct, whether it is a deviation, and what it allows
+    /// (`signs in` or the cause).
+    pub allowed: Option<(Conduct, bool, String)>,
     /// How the words were read, against the expected cause.
     pub reading: CauseReading,
 }
@@ -121,7 +122,7 @@ impl Matrix {
                 Cell::NotApplicable(_) => continue,
                 Cell::NotRun => counts.not_run += 1,
                 Cell::Ran(observed) => {
-                    counts.deviations += usize::from(observed.allowed.is_some_and(|(_, deviation)| deviation));
+                    counts.deviations += usize::from(observed.allowed.as_ref().is_some_and(|(_, deviation, _)| *deviation));
                     match observed.reading {
                         CauseReading::Unclassified => counts.unclassified += 1,
                         CauseReading::ReadAs(_) => counts.misread += 1,
@@ -281,7 +282,7 @@ fn cell(scenario: &Scenario, rp: &str, abilities: &Abilities, snapshots: &Path) 
     };
     let mut observed = Observed::from_snapshot(snapshot_body(&snapshot));
     let allowance = abilities.allowance(scenario);
-    observed.allowed = allowance.map(|a| (a.rp, a.deviation));
+    observed.allowed = allowance.map(|a| (a.rp, a.deviation, a.root_cause.map_or("signs in".to_owned(), |c| format!("`{c}`"))));
     let expected = allowance.map_or(scenario.expect.root_cause, |a| a.root_cause).map(|c| c.name());
     observed.reading = match (&expected, &observed.root_cause) {
         (Some(expected), Some(seen)) if seen != expected && seen == "unclassified" => CauseReading::Unclassified,
@@ -310,14 +311,10 @@ fn short(cell: &Cell) -> String {
         CauseReading::Unclassified => "? unclassified".to_owned(),
         CauseReading::ReadAs(cause) => format!("✗ read as `{cause}`"),
     };
-    let outcome = match &observed.root_cause {
-        None => "signs in".to_owned(),
-        Some(cause) => format!("`{cause}`"),
-    };
-    match observed.allowed {
+    match &observed.allowed {
         None => reading,
-        Some((_, false)) => format!("{reading} allowed: {outcome}"),
-        Some((_, true)) => format!("{reading} ⚠ deviates: {outcome}"),
+        Some((_, false, outcome)) => format!("allowed: {outcome} {reading}"),
+        Some((_, true, outcome)) => format!("⚠ deviates: {outcome} {reading}"),
     }
 }
 

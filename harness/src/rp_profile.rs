@@ -35,6 +35,7 @@ pub struct RpProfile {
     command: Vec<String>,
     ready_within: Duration,
     pub abilities: Abilities,
+    normalize: Vec<(regex::Regex, String)>,
 }
 
 #[derive(Deserialize)]
@@ -45,6 +46,9 @@ struct ProfileFile {
     build: Vec<String>,
     command: Vec<String>,
     ready_within_ms: Option<u64>,
+    /// `[regex, replacement]` pairs for the RP's words that change from run to run.
+    #[serde(default)]
+    normalize: Vec<(String, String)>,
     #[serde(flatten)]
     abilities: Abilities,
 }
@@ -59,6 +63,8 @@ pub enum ProfileError {
     Parse { path: PathBuf, source: Box<toml::de::Error> },
     #[error("invalid {}: field `command` must name a program", path.display())]
     NoCommand { path: PathBuf },
+    #[error("invalid {}: field `normalize`: `{pattern}` is not a regular expression", path.display())]
+    Pattern { path: PathBuf, pattern: String, source: regex::Error },
     #[error("building the RP `{name}` failed: `{command}` exited with {status}; it printed:\n{output}")]
     Build { name: String, command: String, status: String, output: String },
     #[error("building the RP `{name}` failed: cannot run `{command}`")]
@@ -86,6 +92,12 @@ impl RpProfile {
         if file.command.is_empty() {
             return Err(ProfileError::NoCommand { path });
         }
+        let mut normalize = Vec::new();
+        for (pattern, replacement) in file.normalize {
+            let regex = regex::Regex::new(&pattern)
+                .map_err(|source| ProfileError::Pattern { path: path.clone(), pattern: pattern.clone(), source })?;
+            normalize.push((regex, replacement));
+        }
         Ok(RpProfile {
             name: folder.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
             title: file.title,
@@ -94,7 +106,15 @@ impl RpProfile {
             command: file.command,
             ready_within: Duration::from_millis(file.ready_within_ms.unwrap_or(10_000)),
             abilities: file.abilities,
+            normalize,
         })
+    }
+
+    /// `transcript` with the RP's run-to-run words normalized (its `normalize` pairs).
+    pub fn normalize(&self, transcript: &str) -> String {
+        self.normalize
+            .iter()
+            .fold(transcript.to_owned(), |text, (regex, replacement)| regex.replace_all(&text, replacement.as_str()).into_owned())
     }
 
     /// The RP as a [`CommandRp`], built first (once per version of its files) into a folder under

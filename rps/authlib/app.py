@@ -35,14 +35,19 @@ def resolve_from_hosts_file():
                 hosts[name.lower()] = fields[0]
     system_getaddrinfo = socket.getaddrinfo
 
+    def is_address(name):
+        try:
+            socket.inet_pton(socket.AF_INET6 if ":" in name else socket.AF_INET, name)
+            return True
+        except OSError:
+            return False
+
     def getaddrinfo(host, *args, **kwargs):
         name = host.decode() if isinstance(host, bytes) else host
-        try:
-            socket.inet_pton(socket.AF_INET6 if ":" in (name or "") else socket.AF_INET, name)
-        except (OSError, TypeError):
-            if name is not None and name.lower() not in hosts:
+        if name is not None and not is_address(name):
+            if name.lower() not in hosts:
                 raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-            name = hosts.get((name or "").lower(), name)
+            name = hosts[name.lower()]
         return system_getaddrinfo(name, *args, **kwargs)
 
     socket.getaddrinfo = getaddrinfo
@@ -111,7 +116,11 @@ def verdict(response):
 if __name__ == "__main__":
     import logging
 
+    from flask.logging import default_handler
+
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     app.logger.setLevel(logging.INFO)
+    # Flask's own format without the time (the harness snapshots the log).
+    default_handler.setFormatter(logging.Formatter("%(levelname)s in %(module)s: %(message)s"))
     print(f"sso-repro-rp ready on port {server.server_port}")
     server.serve_forever()

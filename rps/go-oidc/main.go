@@ -43,7 +43,7 @@ var (
 	oauthCfg   oauth2.Config
 	verifier   *oidc.IDTokenVerifier
 	httpClient *http.Client
-	logger     = log.New(os.Stdout, "", log.LstdFlags)
+	logger     = log.New(os.Stdout, "", 0) // no timestamps: the harness snapshots the log
 )
 
 func env(name string) string { return os.Getenv(name) }
@@ -82,7 +82,7 @@ func min(a, b int) int {
 }
 
 // backChannel is the service's HTTP client: the given proxy (and no-proxy list), only the given CA,
-// names from the hosts file, the given timeout, no idle connections kept.
+// names from the hosts file, the given connect timeout, no idle connections kept.
 func backChannel(timeout time.Duration) *http.Client {
 	pool := x509.NewCertPool()
 	pem, err := os.ReadFile(env("SSO_CA_FILE"))
@@ -125,7 +125,9 @@ func backChannel(timeout time.Duration) *http.Client {
 		}
 	}
 	return &http.Client{
-		Timeout: timeout,
+		// The connect timeout is the dialer's; the whole exchange may take twice as long (distinct
+		// timers, as services usually set them, so that one timeout is always worded the same).
+		Timeout: 2 * timeout,
 		Transport: &http.Transport{
 			Proxy:             proxy,
 			DialContext:       dial,
