@@ -120,6 +120,33 @@ pub enum Conduct {
     /// After answering the proxy's 407 on CONNECT, sends the token request without the client's
     /// `Authorization` header.
     LosesAuthorizationAfterProxyChallenge,
+    /// Fetches the JWKS when it first validates a token, not with the discovery document: an
+    /// expected `GET /jwks` right after discovery moves after the token request (and goes, with its
+    /// tunnel through the proxy, when there is no token request).
+    FetchesKeysWhenValidating,
+    /// Calls the userinfo endpoint after signing in when discovery names one.
+    CallsUserinfoWhenDiscovered,
+    /// Parses the ID token only after the exchange: a failure of a successful (200) token request
+    /// that the reference RP reports at the exchange may be reported at the validation.
+    ParsesTheIdTokenAfterTheExchange,
+    /// Accepts `expires_in` as a JSON string.
+    AcceptsExpiresInAsAString,
+    /// Accepts a JSON token response labelled `text/html`.
+    AcceptsJsonLabelledTextHtml,
+    /// Accepts a token response without `token_type`.
+    AcceptsTokenResponseWithoutTokenType,
+    /// Accepts an ID token signed with any algorithm of a key the JWKS publishes.
+    AcceptsAnyPublishedAlgorithm,
+    /// Accepts an ID token whose `aud` also names audiences it does not trust.
+    AcceptsUntrustedExtraAudiences,
+    /// Never checks `iat` at all.
+    DoesNotCheckIat,
+    /// Sends Basic client credentials without form-url-encoding them first.
+    SendsBasicCredentialsUnencoded,
+    /// Does not check `at_hash` in the code flow.
+    IgnoresAtHash,
+    /// Uses a discovery document without `jwks_uri`.
+    AcceptsDiscoveryWithoutJwksUri,
 }
 
 impl Conduct {
@@ -238,6 +265,30 @@ impl Abilities {
         {
             fair.expect.wrapper = Some("validating the ID token failed".to_owned());
         }
+        let discovered = scenario.setup.rp.metadata == crate::rp::Metadata::Discovery;
+        if self.conduct.contains(&Conduct::FetchesKeysWhenValidating) {
+            keys_when_validating(&mut fair.expect, discovered);
+        }
+        if self.conduct.contains(&Conduct::CallsUserinfoWhenDiscovered)
+            && discovered
+            && fair.expect.outcome == ExpectedOutcome::SignedIn
+        {
+            if let Some(requests) = &mut fair.expect.idp.requests {
+                if !requests.iter().any(|r| r.starts_with("GET /userinfo")) {
+                    requests.push("GET /userinfo 200".to_owned());
+                }
+            }
+        }
+        let token_answered = outcome.idp_requests.iter().any(|r| r.method == "POST" && r.path == "/token" && r.status == 200);
+        let observed_wrapper = outcome.failure.as_ref().map(|f| crate::logchain::bare_message(f.wrapper()));
+        if self.conduct.contains(&Conduct::ParsesTheIdTokenAfterTheExchange)
+            && token_answered
+            && fair.expect.wrapper.as_deref().map(crate::logchain::bare_message).as_deref()
+                == Some("exchanging authorization tokens failed")
+            && observed_wrapper.as_deref() == Some("validating the id token failed")
+        {
+            fair.expect.wrapper = Some("validating the ID token failed".to_owned());
+        }
         if !self.capabilities.contains(&Capability::RefetchesJwksAtOnce) {
             if let Some(requests) = &mut fair.expect.idp.requests {
                 // Right after a fetch, such an RP does not fetch again.
@@ -288,6 +339,39 @@ fn without_key_fetches(expect: &mut Expect) {
         for _ in 0..fetches {
             if let Some(last) = answered.iter().rposition(|a| a.request.starts_with("CONNECT ") && a.status == 200) {
                 answered.remove(last);
+            }
+        }
+    }
+}
+
+/// See [`Conduct::FetchesKeysWhenValidating`]. With discovery, the reference RP fetches the JWKS
+/// right after the discovery document; such an RP fetches it after the token request, and not at
+/// all when no token request is made (then the fetch's tunnel through the proxy goes too).
+fn keys_when_validating(expect: &mut Expect, discovered: bool) {
+    if !discovered {
+        return;
+    }
+    let mut fetched = true;
+    if let Some(requests) = &mut expect.idp.requests {
+        let discovery = requests.iter().position(|r| r.starts_with("GET /.well-known/openid-configuration"));
+        let Some(jwks) = discovery.map(|d| d + 1).filter(|j| requests.get(*j).is_some_and(|r| r.starts_with("GET /jwks")))
+        else {
+            return;
+        };
+        let jwks = requests.remove(jwks);
+        match requests.iter().position(|r| r.starts_with("POST /token")) {
+            Some(token) => requests.insert(token + 1, jwks),
+            None => fetched = false,
+        }
+    } else {
+        fetched = expect.idp.token_requests != Some(0);
+    }
+    if !fetched {
+        if let Some(answered) = &mut expect.proxy.answered {
+            // The discovery's tunnel stays; the one after it (the key fetch's) goes.
+            let first_refusal = answered.iter().position(|a| a.status != 200).unwrap_or(answered.len());
+            if first_refusal >= 2 {
+                answered.remove(first_refusal - 1);
             }
         }
     }
