@@ -186,10 +186,9 @@ pub fn check_allowances(allowed: &[Allowance]) -> Option<(&'static str, String)>
         ExpectedOutcome::Failed if allowance.root_cause.is_none() => {
             Some(("expect.allowed.root_cause", "required when outcome = \"failed\"".to_owned()))
         }
-        ExpectedOutcome::SignedIn if allowance.wrapper.is_some() || allowance.root_cause.is_some() => Some((
-            "expect.allowed.outcome",
-            "is \"signed-in\", so wrapper and root_cause must be left out".to_owned(),
-        )),
+        ExpectedOutcome::SignedIn if allowance.wrapper.is_some() || allowance.root_cause.is_some() => {
+            Some(("expect.allowed.outcome", "is \"signed-in\", so wrapper and root_cause must be left out".to_owned()))
+        }
         _ if allowance.because.trim().is_empty() => {
             Some(("expect.allowed.because", "must say why the specification permits it".to_owned()))
         }
@@ -279,7 +278,8 @@ impl Abilities {
                 }
             }
         }
-        let token_answered = outcome.idp_requests.iter().any(|r| r.method == "POST" && r.path == "/token" && r.status == 200);
+        let token_answered =
+            outcome.idp_requests.iter().any(|r| r.method == "POST" && r.path == "/token" && r.status == 200);
         let observed_wrapper = outcome.failure.as_ref().map(|f| crate::logchain::bare_message(f.wrapper()));
         if self.conduct.contains(&Conduct::ParsesTheIdTokenAfterTheExchange)
             && token_answered
@@ -354,7 +354,8 @@ fn keys_when_validating(expect: &mut Expect, discovered: bool) {
     let mut fetched = true;
     if let Some(requests) = &mut expect.idp.requests {
         let discovery = requests.iter().position(|r| r.starts_with("GET /.well-known/openid-configuration"));
-        let Some(jwks) = discovery.map(|d| d + 1).filter(|j| requests.get(*j).is_some_and(|r| r.starts_with("GET /jwks")))
+        let Some(jwks) =
+            discovery.map(|d| d + 1).filter(|j| requests.get(*j).is_some_and(|r| r.starts_with("GET /jwks")))
         else {
             return;
         };
@@ -488,7 +489,8 @@ mod tests {
         Scenario::parse(Path::new("x.toml"), &text).unwrap()
     }
 
-    const FAILED: &str = "outcome = \"failed\"\nwrapper = \"validating the ID token failed\"\nroot_cause = \"disallowed-algorithm\"";
+    const FAILED: &str =
+        "outcome = \"failed\"\nwrapper = \"validating the ID token failed\"\nroot_cause = \"disallowed-algorithm\"";
 
     #[test]
     fn a_reference_only_setting_makes_the_scenario_not_apply_to_other_rps() {

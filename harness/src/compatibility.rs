@@ -102,7 +102,11 @@ impl Matrix {
     pub fn read(scenarios: &Path, rps: &Path, snapshots: &Path) -> Result<Matrix, CompatibilityError> {
         let scenarios = Scenario::load_dir(scenarios).map_err(CompatibilityError::Scenarios)?;
         let profiles = RpProfile::load_dir(rps).map_err(CompatibilityError::Profiles)?;
-        let mut columns = vec![(REFERENCE.to_owned(), "the reference RP (openidconnect + reqwest)".to_owned(), Abilities::reference())];
+        let mut columns = vec![(
+            REFERENCE.to_owned(),
+            "the reference RP (openidconnect + reqwest)".to_owned(),
+            Abilities::reference(),
+        )];
         columns.extend(profiles.into_iter().map(|p| (p.name, p.title, p.abilities)));
         let cells = scenarios
             .iter()
@@ -117,12 +121,16 @@ impl Matrix {
     pub fn counts(&self, column: usize) -> Counts {
         let mut counts = Counts::default();
         for (scenario, row) in self.scenarios.iter().zip(&self.cells) {
-            let failure = scenario.expect.outcome == ExpectedOutcome::Failed;
+            // What this RP must do: the scenario's outcome, or the one its conduct is allowed.
+            let abilities = &self.rps[column].2;
+            let expected = abilities.allowance(scenario).map_or(scenario.expect.outcome, |a| a.outcome);
+            let failure = expected == ExpectedOutcome::Failed;
             match &row[column] {
                 Cell::NotApplicable(_) => continue,
                 Cell::NotRun => counts.not_run += 1,
                 Cell::Ran(observed) => {
-                    counts.deviations += usize::from(observed.allowed.as_ref().is_some_and(|(_, deviation, _)| *deviation));
+                    counts.deviations +=
+                        usize::from(observed.allowed.as_ref().is_some_and(|(_, deviation, _)| *deviation));
                     match observed.reading {
                         CauseReading::Unclassified => counts.unclassified += 1,
                         CauseReading::ReadAs(_) => counts.misread += 1,
@@ -168,8 +176,11 @@ impl Matrix {
         out.push_str("\n## The RPs\n\n");
         for (name, title, abilities) in &self.rps {
             let conduct: Vec<String> = abilities.conduct.iter().map(|c| format!("`{}`", c.name())).collect();
-            let lacks: Vec<String> =
-                Capability::ALL.iter().filter(|c| !abilities.capabilities.contains(c)).map(|c| format!("`{}`", c.name())).collect();
+            let lacks: Vec<String> = Capability::ALL
+                .iter()
+                .filter(|c| !abilities.capabilities.contains(c))
+                .map(|c| format!("`{}`", c.name()))
+                .collect();
             out.push_str(&format!("- **{name}** — {title}."));
             if !lacks.is_empty() {
                 out.push_str(&format!(" Lacks {}.", lacks.join(", ")));
@@ -282,7 +293,8 @@ fn cell(scenario: &Scenario, rp: &str, abilities: &Abilities, snapshots: &Path) 
     };
     let mut observed = Observed::from_snapshot(snapshot_body(&snapshot));
     let allowance = abilities.allowance(scenario);
-    observed.allowed = allowance.map(|a| (a.rp, a.deviation, a.root_cause.map_or("signs in".to_owned(), |c| format!("`{c}`"))));
+    observed.allowed =
+        allowance.map(|a| (a.rp, a.deviation, a.root_cause.map_or("signs in".to_owned(), |c| format!("`{c}`"))));
     let expected = allowance.map_or(scenario.expect.root_cause, |a| a.root_cause).map(|c| c.name());
     observed.reading = match (&expected, &observed.root_cause) {
         (Some(expected), Some(seen)) if seen != expected && seen == "unclassified" => CauseReading::Unclassified,
@@ -327,7 +339,11 @@ pub fn orphan_snapshots(matrix: &Matrix, snapshots: &Path) -> Vec<PathBuf> {
         for path in entries.flatten().map(|e| e.path()) {
             let id = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".snap"));
             let kept = id.is_some_and(|id| {
-                matrix.scenarios.iter().zip(&matrix.cells).any(|(s, row)| s.id == id && matches!(row[column], Cell::Ran(_)))
+                matrix
+                    .scenarios
+                    .iter()
+                    .zip(&matrix.cells)
+                    .any(|(s, row)| s.id == id && matches!(row[column], Cell::Ran(_)))
             });
             if !kept {
                 orphans.push(path);

@@ -86,7 +86,8 @@ impl RpProfile {
     /// The RP in `folder` (which holds `rp.toml`).
     pub fn load(folder: &Path) -> Result<RpProfile, ProfileError> {
         let path = folder.join("rp.toml");
-        let text = std::fs::read_to_string(&path).map_err(|source| ProfileError::Read { path: path.clone(), source })?;
+        let text =
+            std::fs::read_to_string(&path).map_err(|source| ProfileError::Read { path: path.clone(), source })?;
         let file: ProfileFile = toml::from_str(&text)
             .map_err(|source| ProfileError::Parse { path: path.clone(), source: Box::new(source) })?;
         if file.command.is_empty() {
@@ -94,8 +95,11 @@ impl RpProfile {
         }
         let mut normalize = Vec::new();
         for (pattern, replacement) in file.normalize {
-            let regex = regex::Regex::new(&pattern)
-                .map_err(|source| ProfileError::Pattern { path: path.clone(), pattern: pattern.clone(), source })?;
+            let regex = regex::Regex::new(&pattern).map_err(|source| ProfileError::Pattern {
+                path: path.clone(),
+                pattern: pattern.clone(),
+                source,
+            })?;
             normalize.push((regex, replacement));
         }
         Ok(RpProfile {
@@ -112,9 +116,9 @@ impl RpProfile {
 
     /// `transcript` with the RP's run-to-run words normalized (its `normalize` pairs).
     pub fn normalize(&self, transcript: &str) -> String {
-        self.normalize
-            .iter()
-            .fold(transcript.to_owned(), |text, (regex, replacement)| regex.replace_all(&text, replacement.as_str()).into_owned())
+        self.normalize.iter().fold(transcript.to_owned(), |text, (regex, replacement)| {
+            regex.replace_all(&text, replacement.as_str()).into_owned()
+        })
     }
 
     /// The RP as a [`CommandRp`], built first (once per version of its files) into a folder under
@@ -137,7 +141,8 @@ impl RpProfile {
             return Ok(out);
         }
         static BUILDS: OnceLock<Mutex<HashMap<PathBuf, Arc<Mutex<()>>>>> = OnceLock::new();
-        let lock = BUILDS.get_or_init(Default::default).lock().expect("builds lock").entry(out.clone()).or_default().clone();
+        let lock =
+            BUILDS.get_or_init(Default::default).lock().expect("builds lock").entry(out.clone()).or_default().clone();
         let _held = lock.lock().expect("build lock");
         if out.is_dir() {
             return Ok(out);
@@ -154,11 +159,9 @@ impl RpProfile {
         };
         let argv: Vec<String> = self.build.iter().map(fill).collect();
         let described = argv.join(" ");
-        let done = std::process::Command::new(&argv[0])
-            .args(&argv[1..])
-            .current_dir(&self.dir)
-            .output()
-            .map_err(|source| ProfileError::BuildSpawn { name: self.name.clone(), command: described.clone(), source })?;
+        let done = std::process::Command::new(&argv[0]).args(&argv[1..]).current_dir(&self.dir).output().map_err(
+            |source| ProfileError::BuildSpawn { name: self.name.clone(), command: described.clone(), source },
+        )?;
         if !done.status.success() {
             let _ = std::fs::remove_dir_all(&partial);
             return Err(ProfileError::Build {
