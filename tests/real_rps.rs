@@ -77,3 +77,19 @@ fn the_compatibility_page_is_up_to_date() {
         "docs/compatibility.md is stale: run `SSO_REPRO_UPDATE_DOCS=1 cargo test --test real_rps the_compatibility_page_is_up_to_date`"
     );
 }
+
+/// A broken `rp.toml` gets one error that names the file, the field and the choices.
+#[test]
+fn a_bad_rp_toml_is_refused_naming_the_file_and_the_field() {
+    let dir = std::env::temp_dir().join(format!("sso-repro-bad-rp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("rp.toml"), "title = \"t\"\ncommand = [\"true\"]\nlog_format = \"bogus\"\n").unwrap();
+
+    let error = RpProfile::load(&dir).unwrap_err();
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    let message = ErrorChain::from_error(&error).to_string();
+    for words in ["rp.toml", "field `log_format`", "`bogus`", "apache-error-log"] {
+        assert!(message.contains(words), "{words:?} missing from:\n{message}");
+    }
+}

@@ -22,6 +22,7 @@ use sha2::{Digest, Sha256};
 
 use crate::capability::Abilities;
 use crate::command::CommandRp;
+use crate::logchain::LogFormat;
 
 /// One RP under test, as its `rp.toml` describes it.
 #[derive(Clone, Debug)]
@@ -36,6 +37,7 @@ pub struct RpProfile {
     ready_within: Duration,
     pub abilities: Abilities,
     normalize: Vec<(regex::Regex, String)>,
+    log_format: LogFormat,
 }
 
 #[derive(Deserialize)]
@@ -49,8 +51,44 @@ struct ProfileFile {
     /// `[regex, replacement]` pairs for the RP's words that change from run to run.
     #[serde(default)]
     normalize: Vec<(String, String)>,
+    /// How its log marks error lines: `default`, `apache-error-log`, `go-log`, `every-line`, or
+    /// `{ error = "regex", records = "regex" }` (see [`LogFormat`]).
+    log_format: Option<LogFormatSpec>,
     #[serde(flatten)]
     abilities: Abilities,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum LogFormatSpec {
+    Named(String),
+    Custom { error: String, records: Option<String> },
+}
+
+impl LogFormatSpec {
+    fn build(self, path: &Path) -> Result<LogFormat, ProfileError> {
+        let pattern = |pattern: &str| {
+            let path = path.to_owned();
+            let pattern = pattern.to_owned();
+            move |source| ProfileError::Pattern { path, field: "log_format", pattern, source }
+        };
+        match self {
+            LogFormatSpec::Named(name) => match name.as_str() {
+                "default" => Ok(LogFormat::default()),
+                "apache-error-log" => Ok(LogFormat::apache_error_log()),
+                "go-log" => Ok(LogFormat::go_log()),
+                "every-line" => Ok(LogFormat::every_line()),
+                _ => Err(ProfileError::LogFormat { path: path.to_owned(), name }),
+            },
+            LogFormatSpec::Custom { error, records } => {
+                let format = LogFormat::new(&error).map_err(pattern(&error))?;
+                match records {
+                    Some(records) => format.records(&records).map_err(pattern(&records)),
+                    None => Ok(format),
+                }
+            }
+        }
+    }
 }
 
 /// An RP folder that cannot be used.
@@ -63,8 +101,13 @@ pub enum ProfileError {
     Parse { path: PathBuf, source: Box<toml::de::Error> },
     #[error("invalid {}: field `command` must name a program", path.display())]
     NoCommand { path: PathBuf },
-    #[error("invalid {}: field `normalize`: `{pattern}` is not a regular expression", path.display())]
-    Pattern { path: PathBuf, pattern: String, source: regex::Error },
+    #[error("invalid {}: field `{field}`: `{pattern}` is not a regular expression", path.display())]
+    Pattern { path: PathBuf, field: &'static str, pattern: String, source: regex::Error },
+    #[error(
+        "invalid {}: field `log_format`: `{name}` is not one of default, apache-error-log, go-log, every-line (or give {{ error = \"regex\" }})",
+        path.display()
+    )]
+    LogFormat { path: PathBuf, name: String },
     #[error("building the RP `{name}` failed: `{command}` exited with {status}; it printed:\n{output}")]
     Build { name: String, command: String, status: String, output: String },
     #[error("building the RP `{name}` failed: cannot run `{command}`")]
@@ -97,11 +140,13 @@ impl RpProfile {
         for (pattern, replacement) in file.normalize {
             let regex = regex::Regex::new(&pattern).map_err(|source| ProfileError::Pattern {
                 path: path.clone(),
+                field: "normalize",
                 pattern: pattern.clone(),
                 source,
             })?;
             normalize.push((regex, replacement));
         }
+        let log_format = file.log_format.map_or(Ok(LogFormat::default()), |spec| spec.build(&path))?;
         Ok(RpProfile {
             name: folder.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
             title: file.title,
@@ -111,6 +156,7 @@ impl RpProfile {
             ready_within: Duration::from_millis(file.ready_within_ms.unwrap_or(10_000)),
             abilities: file.abilities,
             normalize,
+            log_format,
         })
     }
 
@@ -130,7 +176,10 @@ impl RpProfile {
         };
         let mut command = self.command.iter().map(fill);
         let program = command.next().unwrap_or_default();
-        Ok(command.fold(CommandRp::new(&self.name, program), CommandRp::arg).ready_within(self.ready_within))
+        Ok(command
+            .fold(CommandRp::new(&self.name, program), CommandRp::arg)
+            .ready_within(self.ready_within)
+            .log_format(self.log_format.clone()))
     }
 
     /// Runs the build unless its output for this version of the files exists; concurrent callers
