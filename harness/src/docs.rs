@@ -12,27 +12,76 @@ pub fn snapshot_body(snapshot: &str) -> &str {
     snapshot.splitn(3, "---\n").nth(2).unwrap_or(snapshot).trim_matches('\n')
 }
 
-/// The test that runs a scenario (its rstest case name contains this).
+/// The filter that selects a scenario's test (tests are named `<family>::<id>`).
 pub fn test_filter(id: &str) -> String {
-    id.replace('-', "_")
+    id.to_owned()
+}
+
+/// `text` as CommonMark that renders as written: `*`, `_`, `<`, `[` … escaped.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|' | '!') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Prose for a page: escaped, and every other scenario id it names a link to that scenario's page.
+fn prose(text: &str, ids: &[&str], own: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    'outer: while !rest.is_empty() {
+        for (at, _) in rest.char_indices() {
+            let word_start = rest[..at].chars().last().is_none_or(|c| !c.is_alphanumeric() && c != '-' && c != '_');
+            if !word_start {
+                continue;
+            }
+            let found = ids.iter().filter(|id| **id != own && rest[at..].starts_with(**id)).max_by_key(|id| id.len());
+            if let Some(id) = found {
+                let end = at + id.len();
+                if rest[end..].chars().next().is_none_or(|c| !c.is_alphanumeric() && c != '-' && c != '_') {
+                    out.push_str(&escape(&rest[..at]));
+                    out.push_str(&format!("[{}]({id}.md)", escape(id)));
+                    rest = &rest[end..];
+                    continue 'outer;
+                }
+            }
+        }
+        out.push_str(&escape(rest));
+        break;
+    }
+    out
 }
 
 /// One scenario's page.
 pub fn page(scenario: &Scenario, file_text: &str, snapshot: Option<&str>) -> String {
+    page_linking(scenario, file_text, snapshot, &[])
+}
+
+/// [`page`], with the ids of the other scenarios that the story may name (rendered as links).
+pub fn page_linking(scenario: &Scenario, file_text: &str, snapshot: Option<&str>, ids: &[&str]) -> String {
     let s = scenario;
-    let mut out = format!("# {}\n\n`{}` · family `{}`\n\n", s.title, s.id, s.family);
-    out.push_str(&format!("## Symptom\n\n{}\n\n", s.story.symptom.trim()));
+    let prose = |text: &str| prose(text, ids, &s.id);
+    let mut out = format!("# {}\n\n`{}` · family `{}`\n\n", escape(&s.title), s.id, s.family);
+    out.push_str(&format!("## Symptom\n\n{}\n\n", prose(s.story.symptom.trim())));
     if !s.story.seen_in.is_empty() {
         out.push_str("## Seen in\n\n");
         for seen in &s.story.seen_in {
-            out.push_str(&format!("- {seen}\n"));
+            out.push_str(&format!("- {}\n", prose(seen)));
         }
         out.push('\n');
     }
     if !s.story.log.trim().is_empty() {
         out.push_str(&format!("## A product's log\n\n```text\n{}\n```\n\n", s.story.log.trim_matches('\n')));
     }
-    out.push_str(&format!("## Cause\n\n{}\n\n## Fix\n\n{}\n\n", s.story.cause.trim(), s.story.fix.trim()));
+    out.push_str(&format!(
+        "## Cause\n\n{}\n\n## Fix\n\n{}\n\n",
+        prose(s.story.cause.trim()),
+        prose(s.story.fix.trim())
+    ));
     out.push_str("## What sso-repro asserts\n\n");
     match (s.expect.outcome, &s.expect.wrapper, s.expect.root_cause) {
         (ExpectedOutcome::Failed, Some(wrapper), Some(cause)) => {
@@ -71,7 +120,10 @@ pub fn page(scenario: &Scenario, file_text: &str, snapshot: Option<&str>) -> Str
     if !s.story.references.is_empty() {
         out.push_str("\n## References\n\n");
         for reference in &s.story.references {
-            out.push_str(&format!("- {reference}\n"));
+            match reference.starts_with("https://") || reference.starts_with("http://") {
+                true => out.push_str(&format!("- <{reference}>\n")),
+                false => out.push_str(&format!("- {}\n", escape(reference))),
+            }
         }
     }
     out
@@ -106,7 +158,7 @@ pub fn index(scenarios: &[Scenario]) -> String {
                 (ExpectedOutcome::Failed, Some(cause)) => format!("`{cause}`"),
                 _ => "signs in".to_owned(),
             };
-            out.push_str(&format!("- [{}]({}.md) — {outcome}\n", s.title, s.id));
+            out.push_str(&format!("- [{}]({}.md) — {outcome}\n", escape(&s.title), s.id));
         }
     }
     out
@@ -117,11 +169,12 @@ pub fn index(scenarios: &[Scenario]) -> String {
 pub fn render(scenarios_dir: &Path, snapshots_dir: &Path) -> Result<BTreeMap<String, String>, ScenarioError> {
     let scenarios = Scenario::load_dir(scenarios_dir)?;
     let mut pages = BTreeMap::new();
+    let ids: Vec<&str> = scenarios.iter().map(|s| s.id.as_str()).collect();
     for s in &scenarios {
         let path = find(scenarios_dir, &format!("{}.toml", s.id)).expect("a loaded scenario has a file");
         let text = std::fs::read_to_string(&path).map_err(|source| ScenarioError::Read { path, source })?;
         let snapshot = std::fs::read_to_string(snapshots_dir.join(format!("{}.snap", s.id))).ok();
-        pages.insert(format!("{}.md", s.id), page(s, &text, snapshot.as_deref()));
+        pages.insert(format!("{}.md", s.id), page_linking(s, &text, snapshot.as_deref(), &ids));
     }
     pages.insert("README.md".to_owned(), index(&scenarios));
     Ok(pages)

@@ -34,11 +34,13 @@
 
 pub mod agent;
 pub mod capability;
+pub mod catalog;
 pub mod chain;
 pub mod command;
 pub mod compatibility;
 #[cfg(feature = "containers")]
 pub mod containers;
+pub mod diagnose;
 pub mod docs;
 pub mod env;
 pub mod fixtures;

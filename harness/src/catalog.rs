@@ -1,0 +1,139 @@
+//! The catalog of documented failures, shipped inside this crate, and loading scenario files so
+//! that every bad file is reported at once while the good ones still run.
+//!
+//! ```
+//! let catalog = sso_harness::catalog::load().expect("the shipped catalog is valid");
+//! assert!(catalog.iter().any(|s| s.id == "proxy-denies-connect-to-token-endpoint"));
+//! ```
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::scenario::{Scenario, ScenarioError};
+
+/// Every scenario file of the catalog as `(path inside the catalog, text)`, embedded at build time.
+pub const FILES: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/catalog.rs"));
+
+/// Scenario files that could not be used, each with its own error (file and field).
+#[derive(Debug, thiserror::Error)]
+#[error("{} scenario file(s) cannot be used", errors.len())]
+pub struct LoadErrors {
+    /// One error per file, in path order.
+    pub errors: Vec<ScenarioError>,
+}
+
+/// What loading a set of scenario files gave: the valid scenarios and an error per bad file.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// The scenarios that loaded, in path order.
+    pub scenarios: Vec<Scenario>,
+    /// One error per file that did not (also a duplicate id, naming both files).
+    pub errors: Vec<ScenarioError>,
+}
+
+impl Loaded {
+    /// The scenarios, or every error at once.
+    pub fn into_result(self) -> Result<Vec<Scenario>, LoadErrors> {
+        match self.errors.is_empty() {
+            true => Ok(self.scenarios),
+            false => Err(LoadErrors { errors: self.errors }),
+        }
+    }
+
+    fn push(&mut self, seen: &mut HashMap<String, PathBuf>, path: &Path, result: Result<Scenario, ScenarioError>) {
+        match result {
+            Ok(scenario) => match seen.insert(scenario.id.clone(), path.to_owned()) {
+                Some(first) => {
+                    self.errors.push(ScenarioError::Duplicate { id: scenario.id, first, second: path.to_owned() })
+                }
+                None => self.scenarios.push(scenario),
+            },
+            Err(error) => self.errors.push(error),
+        }
+    }
+}
+
+/// The catalog shipped with this crate (the files of the repository's `scenarios/` folder).
+pub fn load() -> Result<Vec<Scenario>, LoadErrors> {
+    load_embedded().into_result()
+}
+
+/// [`load`], keeping the valid scenarios beside the errors.
+pub fn load_embedded() -> Loaded {
+    let mut loaded = Loaded::default();
+    let mut seen = HashMap::new();
+    for (name, text) in FILES {
+        let path = Path::new("scenarios").join(name);
+        let result = Scenario::parse(&path, text);
+        loaded.push(&mut seen, &path, result);
+    }
+    loaded
+}
+
+/// Scenario files from disk: each path is a `.toml` file or a folder searched for them (sub-folders
+/// included). Every file is read; a bad one is an error of its own and does not stop the others.
+pub fn load_paths<P: AsRef<Path>>(paths: &[P]) -> Loaded {
+    let mut files = Vec::new();
+    let mut loaded = Loaded::default();
+    for path in paths {
+        let path = path.as_ref();
+        if path.is_dir() {
+            let mut found = Vec::new();
+            match collect_toml(path, &mut found) {
+                Ok(()) => {
+                    found.sort();
+                    files.extend(found);
+                }
+                Err(error) => loaded.errors.push(error),
+            }
+        } else {
+            files.push(path.to_owned());
+        }
+    }
+    let mut seen = HashMap::new();
+    for file in files {
+        let result = Scenario::load(&file);
+        loaded.push(&mut seen, &file, result);
+    }
+    loaded
+}
+
+fn collect_toml(dir: &Path, paths: &mut Vec<PathBuf>) -> Result<(), ScenarioError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| ScenarioError::ReadDir { path: dir.to_owned(), source })?;
+    for path in entries.filter_map(|entry| entry.ok().map(|e| e.path())) {
+        if path.is_dir() {
+            collect_toml(&path, paths)?;
+        } else if path.extension().is_some_and(|ext| ext == "toml") {
+            paths.push(path);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_catalog_is_the_scenarios_folder() {
+        let on_disk = load_paths(&[Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")]).into_result().unwrap();
+        let embedded = load().unwrap();
+        let ids = |s: &[Scenario]| s.iter().map(|s| s.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&embedded), ids(&on_disk));
+        assert!(embedded.len() > 10);
+    }
+
+    #[test]
+    fn every_bad_file_is_reported_and_the_good_ones_load() {
+        let dir = std::env::temp_dir().join(format!("sso-catalog-errors-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = FILES.iter().find(|(name, _)| *name == "happy-path.toml").unwrap().1;
+        std::fs::write(dir.join("happy-path.toml"), good).unwrap();
+        std::fs::write(dir.join("a.toml"), "id = ").unwrap();
+        std::fs::write(dir.join("b.toml"), good).unwrap();
+        let loaded = load_paths(&[&dir]);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(loaded.scenarios.len(), 1);
+        assert_eq!(loaded.errors.len(), 2, "{:?}", loaded.errors);
+    }
+}
