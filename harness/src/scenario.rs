@@ -253,7 +253,9 @@ impl Scenario {
             }
         };
         let observed_outcome = if outcome.signed_in() { ExpectedOutcome::SignedIn } else { ExpectedOutcome::Failed };
-        differ("outcome", format!("{:?}", expect.outcome), format!("{observed_outcome:?}"));
+        // Spelled as in the scenario files (`signed-in`, `failed`).
+        let spell = |o: ExpectedOutcome| serde_json::to_value(o).ok().and_then(|v| v.as_str().map(str::to_owned));
+        differ("outcome", spell(expect.outcome).unwrap_or_default(), spell(observed_outcome).unwrap_or_default());
         if let Some(wrapper) = &expect.wrapper {
             // Compared without an exception class, case or final full stop, so that a Java
             // `…AuthenticationFailedException: Exchanging authorization tokens failed.` matches too.
