@@ -18,7 +18,11 @@ catalog *ARGS:
 explain ID:
     cargo run -- explain {{ID}}
 
-# Review new or changed snapshots
+# Run a new or changed scenario; if as documented, keep its snapshot and update the teaching pages
+accept ID:
+    cargo run -- accept {{ID}}
+
+# Review changed snapshots (needs `cargo install cargo-insta`)
 review:
     cargo insta review
 

@@ -9,7 +9,9 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::scenario::{Scenario, ScenarioError};
+use crate::env::EnvError;
+use crate::rp::LaunchRp;
+use crate::scenario::{Run, Scenario, ScenarioError};
 
 /// Every scenario file of the catalog as `(path inside the catalog, text)`, embedded at build time.
 pub const FILES: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/catalog.rs"));
@@ -96,6 +98,61 @@ pub fn load_paths<P: AsRef<Path>>(paths: &[P]) -> Loaded {
         loaded.push(&mut seen, &file, result);
     }
     loaded
+}
+
+/// What running scenarios against an RP gave, one entry per scenario in the order given.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// The scenario id and its run (or why its environment did not start).
+    pub runs: Vec<(String, Result<Run, EnvError>)>,
+}
+
+impl Report {
+    /// Every scenario ran and behaved as documented.
+    pub fn all_passed(&self) -> bool {
+        self.runs.iter().all(|(_, run)| run.as_ref().is_ok_and(Run::passed))
+    }
+}
+
+impl std::fmt::Display for Report {
+    /// One line per scenario that did not behave as documented, with its mismatches.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let passed = self.runs.iter().filter(|(_, run)| run.as_ref().is_ok_and(Run::passed)).count();
+        write!(f, "{passed} of {} scenarios behaved as documented", self.runs.len())?;
+        for (id, run) in &self.runs {
+            match run {
+                Ok(run) if run.passed() => {}
+                Ok(run) => {
+                    let mismatches: Vec<String> = run.mismatches.iter().map(ToString::to_string).collect();
+                    write!(f, "\n  {id}: {}", mismatches.join("; "))?;
+                }
+                Err(error) => write!(f, "\n  {id}: {}", crate::ErrorChain::from_error(error))?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Runs `scenarios` one after the other against the RP that `launcher` makes (a new one per
+/// scenario), in-process.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use sso_harness::{catalog, ReferenceRp};
+///
+/// let scenarios = catalog::load().unwrap();
+/// let report = catalog::run_against(&scenarios, || ReferenceRp).await;
+/// assert!(report.all_passed(), "{report}");
+/// # }
+/// ```
+pub async fn run_against<L: LaunchRp + 'static>(scenarios: &[Scenario], launcher: impl Fn() -> L) -> Report {
+    let mut report = Report::default();
+    for scenario in scenarios {
+        let run = scenario.run_with(scenario.env_builder().launcher(launcher())).await;
+        report.runs.push((scenario.id.clone(), run));
+    }
+    report
 }
 
 fn collect_toml(dir: &Path, paths: &mut Vec<PathBuf>) -> Result<(), ScenarioError> {
