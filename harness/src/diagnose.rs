@@ -49,7 +49,7 @@ pub struct Match<'a> {
 /// The stage a scenario's expected wrapper names.
 pub fn scenario_stage(scenario: &Scenario) -> Option<Stage> {
     let wrapper = scenario.expect.wrapper.as_deref()?;
-    STAGES.into_iter().find(|stage| stage.to_string().eq_ignore_ascii_case(wrapper.trim()))
+    Stage::ALL.into_iter().find(|stage| stage.to_string().eq_ignore_ascii_case(wrapper.trim()))
 }
 
 /// A short kebab-case name for a stage (`exchanging-tokens`), for JSON.
@@ -60,16 +60,9 @@ pub fn stage_name(stage: Stage) -> &'static str {
         Stage::ExchangingTokens => "exchanging-tokens",
         Stage::FetchingKeys => "fetching-keys",
         Stage::ValidatingIdToken => "validating-id-token",
+        Stage::FetchingUserinfo => "fetching-userinfo",
     }
 }
-
-const STAGES: [Stage; 5] = [
-    Stage::FetchingMetadata,
-    Stage::ValidatingAuthorizationResponse,
-    Stage::ExchangingTokens,
-    Stage::FetchingKeys,
-    Stage::ValidatingIdToken,
-];
 
 /// Wordings that name a stage, lowercase, checked on the chain's outer levels first.
 const STAGE_WORDS: &[(Stage, &[&str])] = &[
@@ -87,6 +80,7 @@ const STAGE_WORDS: &[(Stage, &[&str])] = &[
             "/token",
         ],
     ),
+    (Stage::FetchingUserinfo, &["user info", "userinfo"]),
     (Stage::FetchingKeys, &["signing keys", "jwks", "/keys", "certs"]),
     (Stage::FetchingMetadata, &["provider metadata", "discovery", "well-known", "openid-configuration"]),
     (Stage::ValidatingAuthorizationResponse, &["authorization response", "state", "callback error"]),
