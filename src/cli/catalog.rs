@@ -79,7 +79,7 @@ pub fn select(selection: &Selection) -> Result<Selected, u8> {
             }
         }
         for (pattern, glob) in &compiled {
-            if !catalog.scenarios.iter().any(|s| glob.matches(&s.id)) {
+            if !catalog.scenarios.iter().any(|s| glob.matches(&s.id) || s.answers_to(pattern)) {
                 unmatched.push(*pattern);
             }
         }
@@ -89,12 +89,9 @@ pub fn select(selection: &Selection) -> Result<Selected, u8> {
             }
             return Err(exit::EMPTY_SELECTION);
         }
-        loaded.scenarios.extend(
-            catalog
-                .scenarios
-                .into_iter()
-                .filter(|s| compiled.is_empty() || compiled.iter().any(|(_, glob)| glob.matches(&s.id))),
-        );
+        loaded.scenarios.extend(catalog.scenarios.into_iter().filter(|s| {
+            compiled.is_empty() || compiled.iter().any(|(p, glob)| glob.matches(&s.id) || s.answers_to(p))
+        }));
     }
     if !selection.family.is_empty() {
         loaded.scenarios.retain(|s| selection.family.contains(&s.family));
@@ -114,7 +111,7 @@ pub fn select(selection: &Selection) -> Result<Selected, u8> {
 /// One scenario by id from the catalog (for `explain`, `new --from`, `accept`).
 pub fn find(source: &Source, id: &str) -> Result<Scenario, u8> {
     let loaded = source.load();
-    match loaded.scenarios.into_iter().find(|s| s.id == id) {
+    match loaded.scenarios.into_iter().find(|s| s.answers_to(id)) {
         Some(scenario) => Ok(scenario),
         None => {
             report(&sso_harness::ScenarioError::Unknown(id.to_owned()));

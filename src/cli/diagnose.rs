@@ -80,7 +80,7 @@ fn print_table(d: &Diagnosis, limit: usize) {
     for (rank, m) in d.matches.iter().take(limit).enumerate() {
         let s = m.scenario;
         outln!("{}. {} — {}", rank + 1, s.id, s.title);
-        outln!("   fix: {}", s.story.fix.trim().replace('\n', " "));
+        outln!("   fix: {}", s.story.fix.split_whitespace().collect::<Vec<_>>().join(" "));
         outln!("   reproduce: {}", reproduce(&s.id).lines().next().unwrap_or_default());
     }
 }
