@@ -60,6 +60,17 @@ pub fn load() -> Result<Vec<Scenario>, LoadErrors> {
     load_embedded().into_result()
 }
 
+/// One scenario of the shipped catalog, by id (or alias).
+///
+/// ```
+/// let scenario = sso_harness::catalog::scenario("proxy-denies-connect-to-token-endpoint").unwrap();
+/// assert_eq!(scenario.family, "egress-proxy");
+/// ```
+pub fn scenario(id: &str) -> Result<Scenario, ScenarioError> {
+    let loaded = load_embedded();
+    loaded.scenarios.into_iter().find(|s| s.answers_to(id)).ok_or_else(|| ScenarioError::Unknown(id.to_owned()))
+}
+
 /// [`load`], keeping the valid scenarios beside the errors.
 pub fn load_embedded() -> Loaded {
     let mut loaded = Loaded::default();

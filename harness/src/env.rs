@@ -111,7 +111,7 @@ impl EnvBuilder {
             Trust { env_ca: ca.pem(), idp_issuer: idp.ca_pem(), proxy_interception: proxy.interception_ca_pem() };
         let rp_hosts = if self.rp.direct_route { hosts.clone() } else { hosts.without(&IDP_NAMES) };
         let settings = rp_settings(&self.rp, idp.setup(), idp.endpoints(), &trust, proxy.addr().port(), rp_hosts);
-        let rp = self.launcher.launch(settings).await.map_err(EnvError::Rp)?;
+        let rp = self.launcher.launch(settings).await.map_err(|e| EnvError::Rp(RpError::from_launch(e)))?;
         idp.register_redirect_uri(&rp.redirect_uri());
         let agent = Agent::new(&hosts, &trusted_upstream, &self.browser).map_err(EnvError::Agent)?;
         Ok(SsoEnv { idp, proxy, rp, hosts, agent, callbacks: Default::default() })

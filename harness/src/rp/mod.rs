@@ -25,7 +25,8 @@ use crate::chain::ErrorChain;
 use crate::hosts::Hosts;
 use crate::oauth::ProviderEndpoints;
 
-pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
+/// Any error that can cross threads.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Everything the harness tells an RP under test: the [`RpSetup`] it is configured with, resolved
 /// against the environment — where the IdP is, the client registration, the network (proxy URL,
@@ -94,6 +95,9 @@ pub enum RpError {
     Exited { program: String, status: String, last_lines: String },
     #[error("the RP under test (`{program}`) printed no line `sso-repro-rp ready on port N` within {waited:?}; its last lines:{last_lines}")]
     NotReady { program: String, waited: Duration, last_lines: String },
+    /// A [`LaunchRp`] implementation's own error.
+    #[error("starting the RP under test failed")]
+    Launch(#[source] BoxError),
 }
 
 /// A running RP under test, whatever it is written in.
@@ -115,8 +119,19 @@ pub trait RunningRp: Send + Sync {
     }
 }
 
-/// The future of a starting RP.
-pub type Launching<'a> = Pin<Box<dyn Future<Output = Result<Box<dyn RunningRp>, RpError>> + Send + 'a>>;
+/// The future of a starting RP. Its error is any error (`?` works on your own error types); the
+/// environment reports it as [`RpError::Launch`] unless it is an [`RpError`] already.
+pub type Launching<'a> = Pin<Box<dyn Future<Output = Result<Box<dyn RunningRp>, BoxError>> + Send + 'a>>;
+
+impl RpError {
+    /// `error` as an [`RpError`]: itself when it is one, else [`RpError::Launch`] wrapping it.
+    pub fn from_launch(error: BoxError) -> RpError {
+        match error.downcast::<RpError>() {
+            Ok(rp) => *rp,
+            Err(other) => RpError::Launch(other),
+        }
+    }
+}
 
 /// Starts an RP under test from [`RpSettings`].
 pub trait LaunchRp: Send + Sync + std::fmt::Debug {
