@@ -166,6 +166,45 @@ pub async fn run_against<L: LaunchRp + 'static>(scenarios: &[Scenario], launcher
     report
 }
 
+/// A test binary's `main` (a `[[test]]` with `harness = false`) that makes one test per scenario,
+/// named `<family>::<id>`, each run against the RP that `launcher` makes: `cargo test -- <id>`,
+/// `cargo nextest run -E 'test(<id>)'` and `cargo test -- tls::` select them as usual.
+///
+/// ```no_run
+/// // tests/catalog.rs, with `[[test]] name = "catalog"` and `harness = false` in Cargo.toml
+/// fn main() {
+///     let scenarios = sso_harness::catalog::load().unwrap();
+///     sso_harness::catalog::test_main(scenarios, || sso_harness::ReferenceRp);
+/// }
+/// ```
+pub fn test_main<L: LaunchRp + 'static>(
+    scenarios: Vec<Scenario>,
+    launcher: impl Fn() -> L + Send + Sync + 'static,
+) -> ! {
+    let launcher = std::sync::Arc::new(launcher);
+    let trials = scenarios
+        .into_iter()
+        .map(|scenario| {
+            let launcher = launcher.clone();
+            libtest_mimic::Trial::test(format!("{}::{}", scenario.family, scenario.id), move || {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+                let run = runtime
+                    .block_on(scenario.run_with(scenario.env_builder().launcher(launcher())))
+                    .map_err(|error| crate::ErrorChain::from_error(&error).to_string())?;
+                match run.passed() {
+                    true => Ok(()),
+                    false => {
+                        let mismatches: Vec<String> = run.mismatches.iter().map(|m| format!("  - {m}")).collect();
+                        Err(format!("not as documented:\n{}\n\n{}", mismatches.join("\n"), run.outcome.transcript())
+                            .into())
+                    }
+                }
+            })
+        })
+        .collect();
+    libtest_mimic::run(&libtest_mimic::Arguments::from_args(), trials).exit()
+}
+
 fn collect_toml(dir: &Path, paths: &mut Vec<PathBuf>) -> Result<(), ScenarioError> {
     let entries = std::fs::read_dir(dir).map_err(|source| ScenarioError::ReadDir { path: dir.to_owned(), source })?;
     for path in entries.filter_map(|entry| entry.ok().map(|e| e.path())) {

@@ -16,3 +16,13 @@ pub mod my_product {
         Ok(Box::new(running))
     }
 }
+
+/// The product's RP as a [`LaunchRp`](sso_harness::LaunchRp).
+#[derive(Debug)]
+pub struct MyProductRp;
+
+impl sso_harness::LaunchRp for MyProductRp {
+    fn launch(&self, settings: sso_harness::RpSettings) -> sso_harness::rp::Launching<'_> {
+        Box::pin(async move { Ok(my_product::start_for_tests(settings).await?) })
+    }
+}
