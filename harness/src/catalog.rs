@@ -170,12 +170,12 @@ pub async fn run_against<L: LaunchRp + 'static>(scenarios: &[Scenario], launcher
 /// named `<family>::<id>`, each run against the RP that `launcher` makes: `cargo test -- <id>`,
 /// `cargo nextest run -E 'test(<id>)'` and `cargo test -- tls::` select them as usual.
 ///
+/// The body of `fn main` in `tests/catalog.rs`, with `[[test]] name = "catalog"` and
+/// `harness = false` in Cargo.toml (`examples/own-rp` does this):
+///
 /// ```no_run
-/// // tests/catalog.rs, with `[[test]] name = "catalog"` and `harness = false` in Cargo.toml
-/// fn main() {
-///     let scenarios = sso_harness::catalog::load().unwrap();
-///     sso_harness::catalog::test_main(scenarios, || sso_harness::ReferenceRp);
-/// }
+/// let scenarios = sso_harness::catalog::load().unwrap();
+/// sso_harness::catalog::test_main(scenarios, || sso_harness::ReferenceRp);
 /// ```
 pub fn test_main<L: LaunchRp + 'static>(
     scenarios: Vec<Scenario>,

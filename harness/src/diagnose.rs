@@ -134,34 +134,36 @@ pub fn diagnose<'a>(log: &str, catalog: &'a [Scenario]) -> Diagnosis<'a> {
     Diagnosis { chain, stage, root_cause, wording_from, matches }
 }
 
-/// The chain reader's chain when it classifies; else the lines that report a failure (a log level
-/// `ERROR`/`WARN`, an exception class, `Caused by:`, `error:`), in log order, so that a cause the
-/// reader did not pick up but the log does state is still found.
+/// The chain reader's chain when it classifies; else the lines that report a failure (`error`,
+/// `warning`, an exception, `caused by`, `failed`, `could not`, `unable`, `rejected`, …) in log
+/// order; else every line of the log. The root cause is only ever one whose wording is in the log.
 fn read_chain(lines: &[&str]) -> Option<ErrorChain> {
     static FAILURE: OnceLock<Regex> = OnceLock::new();
     let failure = FAILURE.get_or_init(|| {
-        Regex::new(r"\bERROR\b|\bWARN|\b[A-Z]\w*(Exception|Error)\b|^Caused by: |\berror: |\bfailed: ")
+        Regex::new(r"(?i)\berror|\bwarn|exception|caused by|failed|failure|could not|cannot|unable|rejected|invalid")
             .expect("valid pattern")
     });
     let read = chain_from_log(lines);
     if read.as_ref().is_some_and(|c| c.root_cause() != RootCause::Unclassified) {
         return read;
     }
-    let mut failing: Vec<String> = Vec::new();
+    let mut content: Vec<String> = Vec::new();
     for line in lines.iter().map(|l| l.trim()) {
         let frame = line.starts_with("at ") || line.starts_with("...") || line.starts_with("File \"");
         let line = line.strip_prefix("Caused by: ").unwrap_or(line);
-        if !frame && failure.is_match(line) && !failing.iter().any(|seen| seen == line) {
-            failing.push(line.to_owned());
+        if !frame && !line.is_empty() && !content.iter().any(|seen| seen == line) {
+            content.push(line.to_owned());
         }
     }
-    let fallback = ErrorChain { levels: failing };
-    match (read, fallback.levels.is_empty()) {
-        (_, false) if fallback.root_cause() != RootCause::Unclassified => Some(fallback),
-        (Some(read), _) => Some(read),
-        (None, false) => Some(fallback),
-        (None, true) => None,
+    let failing = ErrorChain { levels: content.iter().filter(|l| failure.is_match(l)).cloned().collect() };
+    let everything = ErrorChain { levels: content };
+    if !failing.levels.is_empty() && failing.root_cause() != RootCause::Unclassified {
+        return Some(failing);
     }
+    if everything.root_cause() != RootCause::Unclassified {
+        return Some(everything);
+    }
+    read.or_else(|| (!failing.levels.is_empty()).then_some(failing))
 }
 
 fn stage_of(chain: &[String]) -> Option<Stage> {

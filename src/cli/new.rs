@@ -74,6 +74,7 @@ pub fn run(args: Args) -> u8 {
     }
     let mut scenario = base.clone();
     scenario.id = args.id.clone();
+    scenario.aliases.clear();
     scenario.title = format!("TODO: what breaks (started from {})", base.id);
     if let Some(log) = log {
         scenario.story.log = format!("\n{}\n", log.trim_matches('\n'));
