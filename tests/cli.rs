@@ -328,3 +328,20 @@ fn the_readmes_diagnose_example_is_current() {
         assert!(printed.lines().any(|p| p == line), "README line not printed any more: {line:?}\n{printed}");
     }
 }
+
+/// On a terminal (`script` gives the binary one), `run` shows a live progress line on stderr.
+#[test]
+fn a_run_on_a_terminal_shows_a_live_progress_line() {
+    let command = format!("{} run --family tls --jobs 2", cargo_bin("sso-repro").display());
+    let output = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(root())
+        .env_remove("CI")
+        .stdin(Stdio::null())
+        .output()
+        .expect("script (util-linux) runs");
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    assert!(text.contains("\r\x1b[2K[1/"), "no live line:\n{text:?}");
+    assert!(text.contains("as documented"), "{text}");
+}

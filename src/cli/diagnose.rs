@@ -1,7 +1,7 @@
 //! `sso-repro diagnose [FILE]`: read a pasted log back as an error chain and name the scenarios
 //! that reproduce it.
 
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 
 use serde_json::json;
@@ -33,7 +33,12 @@ pub fn run(args: Args) -> u8 {
         Some(path) if path.as_os_str() != "-" => std::fs::read(path).map(|bytes| {
             log = String::from_utf8_lossy(&bytes).into_owned();
         }),
-        _ => std::io::stdin().read_to_string(&mut log).map(drop),
+        _ => {
+            if std::io::stdin().is_terminal() {
+                eprintln!("reading the log from standard input: paste it, then end with Ctrl-D");
+            }
+            std::io::stdin().read_to_string(&mut log).map(drop)
+        }
     };
     if let Err(error) = read {
         let name = args.file.as_ref().map_or("standard input".to_owned(), |p| p.display().to_string());
