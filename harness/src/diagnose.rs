@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 use regex::Regex;
 
 use crate::chain::{ErrorChain, RootCause};
-use crate::logchain::chain_from_log;
+use crate::logchain::{chain_from_log, LogFormat};
 use crate::rp::Stage;
 use crate::scenario::Scenario;
 
@@ -115,7 +115,8 @@ const WORDINGS: &[(&str, &str)] = &[
 /// Reads `log` and matches it against `catalog`. A log whose chain is not recognised gets no root
 /// cause and no matches; [`Diagnosis::chain`] then shows what was read.
 pub fn diagnose<'a>(log: &str, catalog: &'a [Scenario]) -> Diagnosis<'a> {
-    let lines: Vec<&str> = log.lines().map(|l| l.trim_end_matches('\r')).collect();
+    let lines = restore_frames(log);
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
     let chain = read_chain(&lines);
     let root_cause = chain.as_ref().map(ErrorChain::root_cause).filter(|cause| *cause != RootCause::Unclassified);
     let chain = chain.map(|c| c.levels).unwrap_or_default();
@@ -134,7 +135,8 @@ pub fn diagnose<'a>(log: &str, catalog: &'a [Scenario]) -> Diagnosis<'a> {
     Diagnosis { chain, stage, root_cause, wording_from, matches }
 }
 
-/// The chain reader's chain when it classifies; else the lines that report a failure (`error`,
+/// The chain reader's chain when it classifies (its default format, then Apache's error_log, Go's
+/// log, every line); else the lines that report a failure (`error`,
 /// `warning`, an exception, `caused by`, `failed`, `could not`, `unable`, `rejected`, …) in log
 /// order; else every line of the log. The root cause is only ever one whose wording is in the log.
 fn read_chain(lines: &[&str]) -> Option<ErrorChain> {
@@ -146,6 +148,12 @@ fn read_chain(lines: &[&str]) -> Option<ErrorChain> {
     let read = chain_from_log(lines);
     if read.as_ref().is_some_and(|c| c.root_cause() != RootCause::Unclassified) {
         return read;
+    }
+    for format in [LogFormat::apache_error_log(), LogFormat::go_log(), LogFormat::every_line()] {
+        let chain = format.chain(lines);
+        if chain.as_ref().is_some_and(|c| c.root_cause() != RootCause::Unclassified) {
+            return chain;
+        }
     }
     let mut content: Vec<String> = Vec::new();
     for line in lines.iter().map(|l| l.trim()) {
@@ -164,6 +172,21 @@ fn read_chain(lines: &[&str]) -> Option<ErrorChain> {
         return Some(everything);
     }
     read.or_else(|| (!failing.levels.is_empty()).then_some(failing))
+}
+
+/// The lines of a pasted log, with the tab restored before Java stack frames (`at pkg.Class.method(…)`,
+/// `... 3 more`) that a web page or a chat window dropped.
+fn restore_frames(log: &str) -> Vec<String> {
+    static FRAME: OnceLock<Regex> = OnceLock::new();
+    let frame =
+        FRAME.get_or_init(|| Regex::new(r"^\s*(at [\w$./<>]+\(.*\)|\.\.\. \d+ more)\s*$").expect("valid pattern"));
+    log.lines()
+        .map(|line| line.trim_end_matches('\r'))
+        .map(|line| match frame.is_match(line) {
+            true => format!("\t{}", line.trim()),
+            false => line.to_owned(),
+        })
+        .collect()
 }
 
 fn stage_of(chain: &[String]) -> Option<Stage> {
