@@ -39,7 +39,7 @@ bench:
 
 # Run every scenario on the containers backend too (needs a Docker engine)
 test-containers:
-    cargo test --features containers --test scenarios
+    cargo test --features containers --test scenarios --test scenario_files
 
 # Run the catalog on the containers backend
 catalog-containers:
