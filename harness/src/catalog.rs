@@ -144,6 +144,21 @@ impl std::fmt::Display for Report {
     }
 }
 
+/// The scenarios that apply to an RP with `abilities`: those it has every capability and setting
+/// for ([`Abilities::missing`](crate::capability::Abilities::missing) is empty).
+///
+/// ```
+/// use sso_harness::capability::Abilities;
+///
+/// let all = sso_harness::catalog::load().unwrap();
+/// let for_us = sso_harness::catalog::applicable(all.clone(), &Abilities::default());
+/// assert!(for_us.len() < all.len());
+/// assert_eq!(sso_harness::catalog::applicable(all.clone(), &Abilities::reference()).len(), all.len());
+/// ```
+pub fn applicable(scenarios: Vec<Scenario>, abilities: &crate::capability::Abilities) -> Vec<Scenario> {
+    scenarios.into_iter().filter(|s| abilities.missing(s).is_empty()).collect()
+}
+
 /// Runs `scenarios` one after the other against the RP that `launcher` makes (a new one per
 /// scenario), in-process.
 ///
