@@ -265,8 +265,6 @@ fn diagnose_finds_each_story_logs_own_scenario_among_the_first_three() {
     const NOT_YET_CLASSIFIED: &[&str] = &[
         // "Another algorithm expected, or no matching key(s) found" classifies as unknown-kid.
         "jenkins-id-token-signed-with-unexpected-algorithm",
-        // "[invalid_token_response] … tokenType cannot be null" is not a known wording.
-        "spring-token-response-without-token-type",
     ];
     let missed: Vec<&str> = misses.iter().map(|m| m.split(':').next().unwrap()).collect();
     assert_eq!(

@@ -455,6 +455,7 @@ const RULES: &[Rule] = &[
             "jsondecodeerror",
             "server response missing access_token",
             "expected near '<'",
+            "tokentype cannot be null",
         ],
     ),
     transport(

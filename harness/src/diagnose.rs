@@ -75,6 +75,7 @@ const STAGE_WORDS: &[(Stage, &[&str])] = &[
             "redeeming code",
             "token exchange",
             "token endpoint",
+            "token response",
             "oauth/token",
             "access_token",
             "/token",
