@@ -1,7 +1,13 @@
 //! What a party wrote, line by line. Every line goes through [`crate::redact::secrets`] before it is
-//! stored or emitted as a `tracing` event, so logs never hold a secret.
+//! stored or emitted as a `tracing` event, so logs never hold a secret. A log keeps at most
+//! [`LOG_CAPACITY`] lines (the oldest go first), so a long-running party process stays bounded.
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+/// How many lines a party log keeps.
+pub const LOG_CAPACITY: usize = 10_000;
 
 /// The party whose lines this process also prints to stdout (a container's log).
 static ECHO: OnceLock<&'static str> = OnceLock::new();
@@ -15,12 +21,14 @@ pub fn echo_to_stdout(party: &'static str) {
 #[derive(Clone, Debug)]
 pub struct PartyLog {
     party: &'static str,
-    lines: Arc<Mutex<Vec<String>>>,
+    lines: Arc<Mutex<VecDeque<String>>>,
+    /// How many lines were ever written; waiters watch it.
+    written: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl PartyLog {
     pub fn new(party: &'static str) -> PartyLog {
-        PartyLog { party, lines: Arc::default() }
+        PartyLog { party, lines: Arc::default(), written: Arc::new(tokio::sync::watch::Sender::new(0)) }
     }
 
     pub fn info(&self, message: impl AsRef<str>) {
@@ -39,11 +47,33 @@ impl PartyLog {
         if ECHO.get() == Some(&self.party) {
             println!("{line}");
         }
-        self.lines.lock().expect("log lock").push(line);
+        {
+            let mut lines = self.lines.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if lines.len() == LOG_CAPACITY {
+                lines.pop_front();
+            }
+            lines.push_back(line);
+        }
+        self.written.send_modify(|written| *written += 1);
     }
 
-    /// The lines written so far, oldest first.
+    /// The lines written so far, oldest first (at most [`LOG_CAPACITY`]).
     pub fn lines(&self) -> Vec<String> {
-        self.lines.lock().expect("log lock").clone()
+        self.lines.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).iter().cloned().collect()
+    }
+
+    /// Waits, at most `within`, until a line matching `wanted` has been written; returns it.
+    pub async fn wait_for(&self, within: Duration, mut wanted: impl FnMut(&str) -> bool) -> Option<String> {
+        let mut written = self.written.subscribe();
+        let found = async {
+            loop {
+                if let Some(line) = self.lines().into_iter().find(|line| wanted(line)) {
+                    return line;
+                }
+                // The sender lives as long as `self`, so this only returns once a line was written.
+                let _ = written.changed().await;
+            }
+        };
+        tokio::time::timeout(within, found).await.ok()
     }
 }

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::chain::ErrorChain;
 use crate::hosts::Hosts;
 use crate::idp::{Idp, IdpError, IdpRequest, IdpSetup};
-use crate::proxy::{Proxy, ProxyEntry, ProxyPolicy};
+use crate::proxy::{Proxy, ProxyEntry, ProxyPolicy, Reach};
 use crate::rp::{RpError, RpSettings, RunningReferenceRp, RunningRp};
 use crate::tls::ServerCert;
 
@@ -84,6 +84,12 @@ pub enum PartyError {
     Settings(#[source] std::io::Error),
 }
 
+/// Where the browser's gateway may go: the environment's parties, on their ports and the records
+/// port, and nowhere else.
+pub fn gateway_reach() -> Reach {
+    Reach { domain: "sso.test".to_owned(), ports: vec![IDP_PORT, RP_PORT, ADMIN_PORT] }
+}
+
 fn any(port: u16) -> SocketAddr {
     SocketAddr::from(([0, 0, 0, 0], port))
 }
@@ -126,7 +132,8 @@ pub async fn serve(config: PartyConfig) -> Result<(), PartyError> {
             let proxy = Proxy::bind_trusting(any(PROXY_PORT), policy, Hosts::system(), &upstream_ca_pem)
                 .await
                 .map_err(PartyError::Proxy)?;
-            let gateway = Proxy::gateway(any(GATEWAY_PORT), Hosts::system()).await.map_err(PartyError::Proxy)?;
+            let gateway =
+                Proxy::gateway(any(GATEWAY_PORT), Hosts::system(), gateway_reach()).await.map_err(PartyError::Proxy)?;
             std::sync::Arc::new(move || {
                 // The gateway has no records of its own; the closure holds it for the process's life.
                 let _gateway = &gateway;
