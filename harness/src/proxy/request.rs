@@ -11,8 +11,8 @@ pub const MAX_REQUEST_LINE: usize = 8 * 1024;
 pub const MAX_HEAD: usize = 16 * 1024;
 /// The most header fields a head may have (more: 431).
 pub const MAX_HEADERS: usize = 64;
-/// How much of a malformed request line goes into the access log.
-const LOGGED_LINE: usize = 120;
+/// How many characters of a malformed request line go into the access log (then `…`).
+pub const LOGGED_LINE: usize = 120;
 
 /// A complete, well-formed request head.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -173,31 +173,44 @@ impl Request {
     }
 }
 
-/// The first line of what a client sent, printable for the access log: control characters and
-/// bytes that are not UTF-8 are escaped, and it is cut at a fixed length.
+/// The first line of what a client sent, printable for the access log: everything but printable
+/// ASCII is escaped (`\u{16}`, `\xfc` for bytes that are not UTF-8), and it is cut at a fixed length.
 pub fn printable_line(buf: &[u8]) -> String {
     let line = buf.split(|&b| b == b'\n').next().unwrap_or_default();
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     printable(line)
 }
 
-/// `bytes` as printable text (see [`printable_line`]).
+/// `bytes` as printable text (see [`printable_line`]): at most [`LOGGED_LINE`] characters, and `…`
+/// when cut.
 pub fn printable(bytes: &[u8]) -> String {
     let mut out = String::new();
+    let mut count = 0;
+    let mut push = |piece: &str| {
+        let len = piece.chars().count();
+        if count + len > LOGGED_LINE {
+            out.push('…');
+            return false;
+        }
+        out.push_str(piece);
+        count += len;
+        true
+    };
     for chunk in bytes.utf8_chunks() {
         for c in chunk.valid().chars() {
-            match c {
-                ' '..='~' => out.push(c),
-                c if !c.is_control() && c.len_utf8() > 1 => out.push(c),
-                c => out.extend(c.escape_default()),
-            }
-            if out.chars().count() >= LOGGED_LINE {
-                out.push('…');
+            // Only printable ASCII as itself: no control, line-separator or bidi characters reach a log.
+            let piece = match c {
+                ' '..='~' => c.to_string(),
+                c => c.escape_default().to_string(),
+            };
+            if !push(&piece) {
                 return out;
             }
         }
         for byte in chunk.invalid() {
-            out.push_str(&format!("\\x{byte:02x}"));
+            if !push(&format!("\\x{byte:02x}")) {
+                return out;
+            }
         }
     }
     out
@@ -248,6 +261,8 @@ mod tests {
         let garbage = b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 hello\r\n\r\n";
         assert_eq!(parse(garbage).unwrap_err().status(), 400);
         assert_eq!(printable_line(garbage), r"\u{16}\u{3}\u{1}\u{2}\u{0}\u{1}\u{0}\u{1}\xfc\u{3}\u{3} hello");
+        let long = printable(&[0xf4; 500]);
+        assert_eq!((long.chars().count(), long.ends_with('…')), (LOGGED_LINE + 1, true), "{long}");
     }
 
     #[test]
