@@ -11,9 +11,6 @@
 pub mod access_log;
 mod connection;
 pub mod policy;
-#[cfg(feature = "fuzzing")]
-pub mod request;
-#[cfg(not(feature = "fuzzing"))]
 mod request;
 mod tunnel;
 

@@ -1,6 +1,6 @@
 //! Reading a proxy request head with `httparse`: what a client asked for, or why the proxy answers
 //! 400, 414 or 431 the way real proxies do. Pure functions over bytes, so the fuzz target can drive
-//! them (`fuzz/fuzz_targets/proxy_request.rs`).
+//! them (`fuzz/fuzz_targets/proxy_request.rs` compiles this file as a module of its own).
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
