@@ -59,6 +59,7 @@ pub mod scenario;
 mod serve;
 mod task;
 pub mod tls;
+mod unbudgeted_drop;
 
 pub use agent::{Agent, Journey};
 pub use chain::{ErrorChain, RootCause};

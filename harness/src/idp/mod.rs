@@ -50,6 +50,7 @@ use crate::hosts::{IDP_HOST, IDP_INTERNAL_HOST, JWKS_HOST};
 use crate::log::PartyLog;
 use crate::task::Task;
 use crate::tls::{Ca, ServerCert, TlsError};
+use crate::unbudgeted_drop::UnbudgetedDrop;
 
 /// Why the IdP could not start.
 #[derive(Debug, thiserror::Error)]
@@ -74,7 +75,8 @@ pub struct Idp {
     endpoints: ProviderEndpoints,
     ca_pem: String,
     state: Arc<State>,
-    _server: MockServer,
+    /// Dropped outside tokio's coop budget: see [`crate::unbudgeted_drop`].
+    _server: UnbudgetedDrop<MockServer>,
     _tls: Task,
     /// Holds the port advertised for a broken token endpoint.
     _broken: Option<BrokenPort>,
@@ -143,7 +145,7 @@ impl Idp {
         let server = MockServer::builder().start().await;
         endpoints::mount(&server, &state).await;
         let tls = Task::spawn(tls_front::terminate_tls(tls_listener, tls_config, *server.address()));
-        Ok(Idp { endpoints, ca_pem, state, _server: server, _tls: tls, _broken: broken })
+        Ok(Idp { endpoints, ca_pem, state, _server: UnbudgetedDrop::new(server), _tls: tls, _broken: broken })
     }
 
     pub fn issuer(&self) -> &str {
