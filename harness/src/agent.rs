@@ -85,11 +85,13 @@ impl Agent {
             let response = match self.http.get(next.clone()).send().await {
                 Ok(response) => response,
                 Err(error) => {
-                    journey.error = Some(crate::chain::ErrorChain::from_error(&error).levels.join(": "));
+                    journey.error =
+                        Some(crate::redact::secrets(&crate::chain::ErrorChain::from_error(&error).levels.join(": ")));
                     return journey;
                 }
             };
             let status = response.status();
+            register_given_secrets(&response);
             journey.hops.push(Hop {
                 method: "GET".to_owned(),
                 url: crate::redact::secrets(next.as_str()),
@@ -100,7 +102,7 @@ impl Agent {
                 Some(location) if status.is_redirection() => match next.join(&location) {
                     Ok(url) => next = url,
                     Err(error) => {
-                        journey.error = Some(format!("bad redirect location: {error}"));
+                        journey.error = Some(crate::redact::secrets(&format!("bad redirect location: {error}")));
                         return journey;
                     }
                 },
@@ -112,5 +114,24 @@ impl Agent {
         }
         journey.error = Some(format!("more than {MAX_HOPS} redirects"));
         journey
+    }
+}
+
+/// Registers with [`crate::redact`] what the browser is given that is secret: the code and state of a
+/// redirect, and the value of every cookie set.
+fn register_given_secrets(response: &reqwest::Response) {
+    if let Some(location) = response.headers().get("location").and_then(|l| l.to_str().ok()) {
+        if let Ok(url) = response.url().join(location) {
+            for (name, value) in url.query_pairs() {
+                if ["code", "state", "session_state"].contains(&name.as_ref()) {
+                    crate::redact::register(&value);
+                }
+            }
+        }
+    }
+    for cookie in response.headers().get_all("set-cookie").iter().filter_map(|c| c.to_str().ok()) {
+        if let Some((_, value)) = cookie.split(';').next().and_then(|pair| pair.split_once('=')) {
+            crate::redact::register(value.trim());
+        }
     }
 }

@@ -294,7 +294,9 @@ impl Stdout {
             partial.push_str(&String::from_utf8_lossy(bytes));
             while let Some(end) = partial.find('\n') {
                 let line: String = partial.drain(..=end).collect();
-                lines.push(line.trim_end_matches(['\n', '\r']).to_owned());
+                // Redacted here too: the party redacted what it logged, but a container RP's own
+                // output (a foreign program) was never seen by the harness before.
+                lines.push(crate::redact::secrets(line.trim_end_matches(['\n', '\r'])));
             }
             self.arrived.notify_waiters();
         }
@@ -526,6 +528,7 @@ impl EnvBuilder {
         let interception_pem = proxy_records.interception_ca_pem.unwrap_or_default();
         let trust = Trust { env_ca: ca.pem(), idp_issuer: &idp_issuer_pem, proxy_interception: &interception_pem };
         let settings = crate::env::rp_settings(&self.rp, &self.idp, &endpoints, &trust, PROXY_PORT, Hosts::system());
+        crate::secrets::register_environment(&self.idp, &self.proxy, &settings);
 
         let rp = match &self.rp_image {
             None => backend.start_party("rp", RP_HOST, &egress, &PartyConfig::Rp { settings }, &labels, None).await?,

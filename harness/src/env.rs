@@ -104,6 +104,7 @@ impl EnvBuilder {
         let idp = Idp::start(self.idp, &ca).await.map_err(EnvError::Idp)?;
         let trusted_upstream = format!("{}{}", ca.pem(), idp.ca_pem());
         let listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        crate::secrets::register_policy(&self.proxy);
         let proxy = Proxy::bind_trusting(listen, self.proxy, hosts.clone(), &trusted_upstream)
             .await
             .map_err(EnvError::Proxy)?;
@@ -111,6 +112,8 @@ impl EnvBuilder {
             Trust { env_ca: ca.pem(), idp_issuer: idp.ca_pem(), proxy_interception: proxy.interception_ca_pem() };
         let rp_hosts = if self.rp.direct_route { hosts.clone() } else { hosts.without(&IDP_NAMES) };
         let settings = rp_settings(&self.rp, idp.setup(), idp.endpoints(), &trust, proxy.addr().port(), rp_hosts);
+        crate::secrets::register_idp(idp.setup());
+        crate::secrets::register_rp(&settings);
         let rp = self.launcher.launch(settings).await.map_err(|e| EnvError::Rp(RpError::from_launch(e)))?;
         idp.register_redirect_uri(&rp.redirect_uri());
         let agent = Agent::new(&hosts, &trusted_upstream, &self.browser).map_err(EnvError::Agent)?;

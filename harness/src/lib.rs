@@ -56,6 +56,7 @@ pub mod redact;
 pub mod rp;
 pub mod rp_profile;
 pub mod scenario;
+mod secrets;
 mod serve;
 mod task;
 pub mod tls;

@@ -116,6 +116,7 @@ pub async fn serve(config: PartyConfig) -> Result<(), PartyError> {
     let records: std::sync::Arc<dyn Fn() -> Records + Send + Sync> = match config {
         PartyConfig::Idp { config, cert, ca_pem, redirect_uris } => {
             crate::log::echo_to_stdout("idp");
+            crate::secrets::register_idp(&config);
             let idp = Idp::serve(config, any(IDP_PORT), &cert, ca_pem).await.map_err(PartyError::Idp)?;
             for uri in &redirect_uris {
                 idp.register_redirect_uri(uri);
@@ -129,6 +130,7 @@ pub async fn serve(config: PartyConfig) -> Result<(), PartyError> {
         }
         PartyConfig::Proxy { policy, upstream_ca_pem } => {
             crate::log::echo_to_stdout("proxy");
+            crate::secrets::register_policy(&policy);
             let proxy = Proxy::bind_trusting(any(PROXY_PORT), policy, Hosts::system(), &upstream_ca_pem)
                 .await
                 .map_err(PartyError::Proxy)?;
@@ -147,6 +149,7 @@ pub async fn serve(config: PartyConfig) -> Result<(), PartyError> {
         }
         PartyConfig::Rp { settings } => {
             crate::log::echo_to_stdout("rp");
+            crate::secrets::register_rp(&settings);
             let rp = RunningReferenceRp::bind(any(RP_PORT), settings).await.map_err(PartyError::Rp)?;
             std::sync::Arc::new(move || Records { lines: rp.log(), rp_failures: rp.failures(), ..Records::default() })
         }

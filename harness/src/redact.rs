@@ -1,11 +1,118 @@
 //! The one place where secrets are removed from logs and where logs are normalized for snapshots.
 //!
 //! [`secrets`] runs on every line a party logs, so no client secret, code, token, nonce or state
-//! value is ever stored. [`normalize`] additionally replaces what changes from run to run (ports),
-//! so a snapshot is stable.
+//! value is ever stored. It works two ways: by value — every secret the environment creates or is
+//! given is [`register`]ed, and replaced wherever it appears, raw, URL-encoded, JSON-escaped or as
+//! the Base64 of a Basic credential — and by name, for what a foreign program prints of secrets the
+//! harness never saw (`code=…`, a JSON `code_verifier`, a Python repr, `SSO_CLIENT_SECRET=…`, curl's
+//! `--user id:secret`, a proxy URL's password, cookies). [`normalize`] additionally replaces what
+//! changes from run to run (ports), so a snapshot is stable.
 
+use std::collections::{HashSet, VecDeque};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use aho_corasick::{AhoCorasick, MatchKind};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use regex::Regex;
-use std::sync::OnceLock;
+
+/// What a secret found by value is replaced with.
+pub const REDACTED: &str = "[REDACTED]";
+/// Shorter values are not registered on their own (they would match ordinary words); they are
+/// still caught inside the Basic credentials they are part of.
+const MIN_SECRET_LEN: usize = 3;
+/// How many values the registry keeps (the oldest go first): bounded in a long-running process,
+/// and far more than the environments alive at once register.
+const REGISTRY_CAPACITY: usize = 16 * 1024;
+
+#[derive(Default)]
+struct Registry {
+    order: VecDeque<String>,
+    known: HashSet<String>,
+    /// Rebuilt on the first redaction after a change.
+    matcher: Option<Arc<AhoCorasick>>,
+}
+
+fn registry() -> &'static Mutex<Registry> {
+    static REGISTRY: OnceLock<Mutex<Registry>> = OnceLock::new();
+    REGISTRY.get_or_init(Mutex::default)
+}
+
+fn insert(values: impl IntoIterator<Item = String>) {
+    let mut registry = registry().lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    for value in values {
+        if value.is_empty() || registry.known.contains(&value) {
+            continue;
+        }
+        if registry.order.len() == REGISTRY_CAPACITY {
+            if let Some(oldest) = registry.order.pop_front() {
+                registry.known.remove(&oldest);
+            }
+        }
+        registry.known.insert(value.clone());
+        registry.order.push_back(value);
+        registry.matcher = None;
+    }
+}
+
+/// The forms the harness and the RPs it runs write a value in.
+fn encodings(secret: &str) -> Vec<String> {
+    let form: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+    let json = serde_json::to_string(secret).unwrap_or_default();
+    let json = json.trim_matches('"').to_owned();
+    vec![secret.to_owned(), form.replace('+', "%20"), form, json]
+}
+
+/// Registers a secret (a client secret, a password, a code, a token, a verifier, a cookie value): from
+/// now on [`secrets`] replaces it, in any of its encodings, wherever it appears.
+pub fn register(secret: &str) {
+    if secret.chars().count() >= MIN_SECRET_LEN {
+        insert(encodings(secret));
+    }
+}
+
+/// Registers Basic credentials: the password (see [`register`]) and the Base64 of `user:password`,
+/// raw and with both parts form-url-encoded first (RFC 6749 §2.3.1).
+pub fn register_credentials(user: &str, password: &str) {
+    register(password);
+    let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    insert([
+        STANDARD.encode(format!("{user}:{password}")),
+        STANDARD.encode(format!("{}:{}", encode(user), encode(password))),
+    ]);
+}
+
+/// Replaces every registered value in `text` that stands on its own (not inside a longer word).
+fn registered(text: &str) -> String {
+    let matcher = {
+        let mut registry = registry().lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if registry.order.is_empty() {
+            return text.to_owned();
+        }
+        if registry.matcher.is_none() {
+            let built = AhoCorasick::builder().match_kind(MatchKind::LeftmostLongest).build(&registry.order);
+            registry.matcher = built.ok().map(Arc::new);
+        }
+        match &registry.matcher {
+            Some(matcher) => matcher.clone(),
+            None => return text.to_owned(),
+        }
+    };
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for found in matcher.find_iter(text) {
+        let (start, end) = (found.start(), found.end());
+        if word(text[..start].chars().next_back()) || word(text[end..].chars().next()) {
+            continue;
+        }
+        out.push_str(&text[last..start]);
+        out.push_str(REDACTED);
+        last = end;
+    }
+    out.push_str(&text[last..]);
+    out
+}
 
 fn rules() -> &'static [(Regex, &'static str)] {
     static RULES: OnceLock<Vec<(Regex, &'static str)>> = OnceLock::new();
@@ -18,16 +125,28 @@ fn rules() -> &'static [(Regex, &'static str)] {
                 r"\b(code|state|nonce|code_verifier|code_challenge|client_secret|access_token|id_token|refresh_token|password)=[^&\s\x22']+",
                 "$1=[REDACTED]",
             ),
-            // JSON members.
+            // Environment assignments and options: SSO_CLIENT_SECRET=…, SSO_PROXY_PASSWORD=…, --password=….
+            (r"(?i)\b([a-z_]*(?:secret|password|passwd|token))=[^&\s\x22']+", "$1=[REDACTED]"),
+            // JSON members, and Python reprs of dicts ('client_secret': '…').
             (
-                r#""(code|state|nonce|client_secret|access_token|id_token|refresh_token|password)"\s*:\s*"[^"]*""#,
+                r#""(code|state|nonce|code_verifier|code_challenge|client_secret|access_token|id_token|refresh_token|password)"\s*:\s*"[^"]*""#,
                 r#""$1":"[REDACTED]""#,
             ),
-            // Credentials in headers.
             (
-                r"(?i)\b((?:proxy-)?authorization:\s*(?:basic|bearer))\s+[A-Za-z0-9._~+/=-]+",
+                r"'(code|state|nonce|code_verifier|code_challenge|client_secret|access_token|id_token|refresh_token|password)'\s*:\s*'[^']*'",
+                "'$1': '[REDACTED]'",
+            ),
+            // Credentials in headers, also as a Python repr ('Authorization': 'Basic …').
+            (
+                r"(?i)\b((?:proxy-)?authorization'?\s*:\s*'?(?:basic|bearer))\s+[A-Za-z0-9._~+/=-]+",
                 "$1 [REDACTED]",
             ),
+            // Cookies: the value of a Cookie or Set-Cookie header.
+            (r"(?i)\b((?:set-)?cookie'?\s*:\s*'?[^=;\s']+)=[^;\s']+", "$1=[REDACTED]"),
+            // A password in a URL (http://user:pw@proxy:3128, as SSO_PROXY carries it).
+            (r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]*):[^/\s@]+@", "$1:[REDACTED]@"),
+            // curl's --user/--proxy-user id:secret (and -u/-U).
+            (r"(\s(?:--user|--proxy-user|-u|-U)[\s=]+'?[^:\s']+):[^\s']+", "$1:[REDACTED]"),
         ]
         .into_iter()
         .map(|(pattern, replacement)| (Regex::new(pattern).expect("valid redaction rule"), replacement))
@@ -35,9 +154,10 @@ fn rules() -> &'static [(Regex, &'static str)] {
     })
 }
 
-/// Removes secrets (tokens, codes, client secrets, credentials) from `text`.
+/// Removes secrets (tokens, codes, client secrets, credentials) from `text`: every registered value,
+/// then what looks like a secret by its name.
 pub fn secrets(text: &str) -> String {
-    let mut text = text.to_owned();
+    let mut text = registered(text);
     for (pattern, replacement) in rules() {
         text = pattern.replace_all(&text, *replacement).into_owned();
     }
@@ -85,6 +205,47 @@ mod tests {
             secrets(line),
             r#"GET /cb?code=[REDACTED]&state=[REDACTED] POST client_secret=[REDACTED] {"access_token":"[REDACTED]","id_token":"[REDACTED]"} Authorization: Basic [REDACTED]"#
         );
+    }
+
+    #[test]
+    fn registered_secrets_are_replaced_in_every_encoding_but_not_inside_words() {
+        register("s3cr&t value/with+chars");
+        register_credentials("svc id", "registered-proxy-pw");
+        let basic = STANDARD.encode("svc id:registered-proxy-pw");
+        let encoded = STANDARD.encode("svc+id:registered-proxy-pw");
+        let line = format!(
+            "raw s3cr&t value/with+chars, form s3cr%26t+value%2Fwith%2Bchars, pct s3cr%26t%20value%2Fwith%2Bchars, \
+             basic {basic} or {encoded}, pw registered-proxy-pw, word xregistered-proxy-pw"
+        );
+        assert_eq!(
+            secrets(&line),
+            "raw [REDACTED], form [REDACTED], pct [REDACTED], basic [REDACTED] or [REDACTED], pw [REDACTED], \
+             word xregistered-proxy-pw"
+        );
+    }
+
+    #[test]
+    fn secrets_are_removed_from_what_foreign_programs_print() {
+        let cases = [
+            (
+                "proxy http://svc-sso:hunter2@proxy.sso.test:3128/",
+                "proxy http://svc-sso:[REDACTED]@proxy.sso.test:3128/",
+            ),
+            ("{'client_secret': 'hunter2', 'x': 1}", "{'client_secret': '[REDACTED]', 'x': 1}"),
+            ("{'Authorization': 'Basic c3ZjOmh1bnRlcjI='}", "{'Authorization': 'Basic [REDACTED]'}"),
+            (
+                "SSO_CLIENT_SECRET=hunter2 SSO_PROXY_PASSWORD=pw2",
+                "SSO_CLIENT_SECRET=[REDACTED] SSO_PROXY_PASSWORD=[REDACTED]",
+            ),
+            ("curl -s --user rp-client:hunter2 https://x", "curl -s --user rp-client:[REDACTED] https://x"),
+            ("curl -u 'rp-client:hunter2' https://x", "curl -u 'rp-client:[REDACTED]' https://x"),
+            ("Set-Cookie: sso_session=abcdef; HttpOnly", "Set-Cookie: sso_session=[REDACTED]; HttpOnly"),
+            ("Cookie: sso_session=abcdef", "Cookie: sso_session=[REDACTED]"),
+            (r#"{"code_verifier": "dBjftJeZ4CVP"}"#, r#"{"code_verifier":"[REDACTED]"}"#),
+        ];
+        for (line, redacted) in cases {
+            assert_eq!(secrets(line), redacted, "{line}");
+        }
     }
 
     #[test]

@@ -340,7 +340,9 @@ impl State {
 }
 
 fn random_token() -> String {
-    URL_SAFE_NO_PAD.encode(rand::random::<[u8; 24]>())
+    let token = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 24]>());
+    crate::redact::register(&token);
+    token
 }
 
 /// An endpoint of the IdP.

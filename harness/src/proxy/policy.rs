@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-/// What the proxy does with a request for a host.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// What the proxy does with a request for a host. `Debug` does not print a password.
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Decision {
     /// Tunnel or forward.
@@ -19,6 +19,21 @@ pub enum Decision {
     /// Tunnel, but terminate TLS with a certificate for the target issued by the proxy's own CA and
     /// re-encrypt upstream (a TLS-inspecting corporate proxy).
     Intercept,
+}
+
+impl std::fmt::Debug for Decision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Decision::Allow => f.write_str("Allow"),
+            Decision::Deny { status } => f.debug_struct("Deny").field("status", status).finish(),
+            Decision::RequireAuth { user, .. } => {
+                f.debug_struct("RequireAuth").field("user", user).field("password", &"[REDACTED]").finish()
+            }
+            Decision::Hang => f.write_str("Hang"),
+            Decision::Reset => f.write_str("Reset"),
+            Decision::Intercept => f.write_str("Intercept"),
+        }
+    }
 }
 
 /// One policy rule: a host, optionally a port, and what to do. In a scenario file:
@@ -43,8 +58,8 @@ enum Action {
     Intercept,
 }
 
-/// A rule as written in a file: flat, every field checked.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+/// A rule as written in a file: flat, every field checked (no `Debug`: it holds a password).
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RuleFields {
     host: String,

@@ -303,6 +303,11 @@ impl Inner {
         };
         let (url, state, nonce) = request.url();
         let session = CsrfToken::new_random().secret().clone();
+        for secret in
+            [state.secret(), nonce.secret(), &session].into_iter().chain(verifier.as_ref().map(|v| v.secret()))
+        {
+            crate::redact::register(secret);
+        }
         self.pending.lock().expect("rp lock").insert(session.clone(), Pending { state, nonce, verifier });
         self.log.info(format!("login: redirecting to {}", endpoints.authorization_endpoint));
         Ok((url, session))
@@ -346,7 +351,11 @@ impl Inner {
             let mut request = client.exchange_code(AuthorizationCode::new(code.clone()));
             if let Some(pending_verifier) = &pending.verifier {
                 request = request.set_pkce_verifier(match setup.regenerate_pkce_verifier {
-                    true => PkceCodeChallenge::new_random_sha256().1,
+                    true => {
+                        let regenerated = PkceCodeChallenge::new_random_sha256().1;
+                        crate::redact::register(regenerated.secret());
+                        regenerated
+                    }
                     false => PkceCodeVerifier::new(pending_verifier.secret().clone()),
                 });
             }
