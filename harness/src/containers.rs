@@ -150,23 +150,23 @@ fn now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).expect("clock after 1970").as_secs()
 }
 
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_owned()).unwrap_or_default()
-}
-
-/// `hostname:pid` of this process.
+/// This process as an owner label (see [`crate::leftovers::Owner`]).
 fn owner() -> String {
-    format!("{}:{}", hostname(), std::process::id())
+    crate::leftovers::Owner::current().map(|owner| owner.label()).unwrap_or_default()
 }
 
 /// A leftover: made by a process of this machine that is gone, or past its lifetime.
 fn is_leftover(labels: &HashMap<String, String>) -> bool {
-    let expired = labels.get(EXPIRES_LABEL).and_then(|e| e.parse::<u64>().ok()).is_some_and(|e| e < now());
-    let orphaned = labels
-        .get(OWNER_LABEL)
-        .and_then(|o| o.rsplit_once(':'))
-        .is_some_and(|(host, pid)| host == hostname() && !Path::new("/proc").join(pid).exists());
-    expired || orphaned
+    let expires = labels.get(EXPIRES_LABEL).and_then(|e| e.parse::<u64>().ok());
+    crate::leftovers::is_leftover(labels.get(OWNER_LABEL).map(String::as_str), expires, now())
+}
+
+/// How long an environment's resources may live: [`LIFETIME`], or `SSO_REPRO_CONTAINER_LIFETIME_SECS`.
+fn lifetime() -> Duration {
+    std::env::var("SSO_REPRO_CONTAINER_LIFETIME_SECS")
+        .ok()
+        .and_then(|secs| secs.parse().ok())
+        .map_or(LIFETIME, Duration::from_secs)
 }
 
 fn our_filter() -> HashMap<String, Vec<String>> {
@@ -339,6 +339,8 @@ pub struct ContainerEnv {
     rp_under_contract: bool,
     /// The browser, through the gateway (set once the proxy runs).
     agent: Option<Agent>,
+    /// The gateway's published address.
+    gateway: Option<Url>,
     rp_login: Url,
 }
 
@@ -405,6 +407,8 @@ impl ContainerBackend {
             .with_network(network)
             .with_hostname(host)
             .with_env_var(CONFIG_VAR, serde_json::to_string(config).expect("party config serializes"))
+            .with_env_var(crate::leftovers::EXPIRES_VAR, labels.get(EXPIRES_LABEL).cloned().unwrap_or_default())
+            .with_host_config_modifier(crate::leftovers::host_config(exposed))
             .with_labels(labels.clone())
             .with_startup_timeout(STARTUP)
             .with_log_consumer(move |frame: &LogFrame| consumer.accept(frame))
@@ -434,6 +438,7 @@ impl ContainerBackend {
             .with_env_var("SSO_LISTEN_PORT", RP_PORT.to_string())
             .with_copy_to(ca_file, settings.trusted_ca_pem.clone().into_bytes())
             .with_copy_to(settings_file, serde_json::to_vec(settings).expect("settings serialize"))
+            .with_host_config_modifier(crate::leftovers::host_config(None))
             .with_labels(labels.clone())
             .with_startup_timeout(STARTUP)
             .with_log_consumer(move |frame: &LogFrame| consumer.accept(frame))
@@ -460,7 +465,7 @@ impl EnvBuilder {
         let labels = HashMap::from([
             (LABEL.to_owned(), id.clone()),
             (OWNER_LABEL.to_owned(), owner()),
-            (EXPIRES_LABEL.to_owned(), (now() + LIFETIME.as_secs()).to_string()),
+            (EXPIRES_LABEL.to_owned(), (now() + lifetime().as_secs()).to_string()),
         ]);
         let [front, idp_net, egress] = ["front", "idp", "egress"].map(|n| format!("sso-repro-{id}-{n}"));
         // From here on, Drop removes whatever was made, whatever fails next.
@@ -469,6 +474,7 @@ impl EnvBuilder {
             parties: Vec::new(),
             networks: Vec::new(),
             agent: None,
+            gateway: None,
             rp_under_contract: false,
             rp_login: Url::parse(&format!("http://{RP_HOST}:{RP_PORT}/login")).expect("URL"),
         };
@@ -520,6 +526,7 @@ impl EnvBuilder {
             .await
             .map_err(|source| ContainersError::Start { party: "proxy", source })?;
         let gateway = Url::parse(&format!("http://{gateway_host}:{gateway_port}")).expect("gateway URL");
+        env.gateway = Some(gateway.clone());
         env.agent = Some(Agent::via_proxy(&gateway, &trusted_upstream, &self.browser).map_err(ContainersError::Agent)?);
 
         let idp_records = env.records(IDP_HOST).await?;
@@ -550,6 +557,12 @@ impl ContainerEnv {
     /// The value of this environment's `org.sso-repro` label.
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// The browser's gateway into the environment (`http://host:port`, an HTTP proxy that reaches
+    /// only the environment's parties).
+    pub fn gateway(&self) -> Option<&Url> {
+        self.gateway.as_ref()
     }
 
     fn agent(&self) -> &Agent {

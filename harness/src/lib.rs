@@ -47,6 +47,8 @@ pub mod fixtures;
 pub mod hosts;
 pub mod idp;
 pub mod keys;
+#[cfg(feature = "containers")]
+mod leftovers;
 pub mod log;
 pub mod logchain;
 pub mod oauth;

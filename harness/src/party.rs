@@ -18,6 +18,25 @@ use crate::proxy::{Proxy, ProxyEntry, ProxyPolicy, Reach};
 use crate::rp::{RpError, RpSettings, RunningReferenceRp, RunningRp};
 use crate::tls::ServerCert;
 
+/// The environment variable holding the Unix time at which a party process ends by itself (the
+/// containers backend sets it, so a killed run's containers do not live on).
+pub const EXPIRES_VAR: &str = "SSO_PARTY_EXPIRES_AT";
+
+/// Runs `serve` until it ends or the time in [`EXPIRES_VAR`] (if set) has come.
+pub async fn until_expiry<E>(serve: impl std::future::Future<Output = Result<(), E>>) -> Result<(), E> {
+    let expires = std::env::var(EXPIRES_VAR).ok().and_then(|at| at.parse::<u64>().ok());
+    let Some(expires) = expires else { return serve.await };
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
+    let left = std::time::Duration::from_secs(expires.saturating_sub(now));
+    match tokio::time::timeout(left, serve).await {
+        Ok(served) => served,
+        Err(_) => {
+            eprintln!("sso-party: lifetime over ({EXPIRES_VAR}={expires}), exiting");
+            Ok(())
+        }
+    }
+}
+
 /// The environment variable that carries a [`PartyConfig`] as JSON.
 pub const CONFIG_VAR: &str = "SSO_PARTY_CONFIG";
 /// What a party prints on stderr once it accepts connections.

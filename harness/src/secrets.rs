@@ -39,6 +39,7 @@ pub(crate) fn register_rp(settings: &RpSettings) {
 }
 
 /// Every environment's setup at once.
+#[cfg(feature = "containers")]
 pub(crate) fn register_environment(idp: &IdpSetup, policy: &ProxyPolicy, rp: &RpSettings) {
     register_idp(idp);
     register_policy(policy);

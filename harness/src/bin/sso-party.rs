@@ -8,7 +8,7 @@ use sso_harness::party::{self, PartyConfig, CONFIG_VAR};
 fn main() -> ExitCode {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime");
     if std::env::args().nth(1).as_deref() == Some("contract-rp") {
-        return match runtime.block_on(party::serve_contract_rp()) {
+        return match runtime.block_on(party::until_expiry(party::serve_contract_rp())) {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
                 eprintln!("sso-party: {}", sso_harness::ErrorChain::from_error(&error));
@@ -27,7 +27,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match runtime.block_on(party::serve(config)) {
+    match runtime.block_on(party::until_expiry(party::serve(config))) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("sso-party: {}", sso_harness::ErrorChain::from_error(&error));
