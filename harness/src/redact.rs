@@ -23,14 +23,19 @@ pub const REDACTED: &str = "[REDACTED]";
 const MIN_SECRET_LEN: usize = 3;
 /// How many values the registry keeps (the oldest go first): bounded in a long-running process,
 /// and far more than the environments alive at once register.
-const REGISTRY_CAPACITY: usize = 16 * 1024;
+const REGISTRY_CAPACITY: usize = 4096;
+/// How many new values are searched one by one before the automaton is rebuilt with them: building
+/// it costs milliseconds, and registrations come between every few log lines.
+const PENDING_CAPACITY: usize = 64;
 
 #[derive(Default)]
 struct Registry {
     order: VecDeque<String>,
     known: HashSet<String>,
-    /// Rebuilt on the first redaction after a change.
+    /// Over `order` minus `pending`; rebuilt when `pending` is full or a value is evicted.
     matcher: Option<Arc<AhoCorasick>>,
+    /// Registered since the automaton was built.
+    pending: Vec<String>,
 }
 
 fn registry() -> &'static Mutex<Registry> {
@@ -47,11 +52,15 @@ fn insert(values: impl IntoIterator<Item = String>) {
         if registry.order.len() == REGISTRY_CAPACITY {
             if let Some(oldest) = registry.order.pop_front() {
                 registry.known.remove(&oldest);
+                registry.matcher = None;
             }
         }
         registry.known.insert(value.clone());
-        registry.order.push_back(value);
-        registry.matcher = None;
+        registry.order.push_back(value.clone());
+        registry.pending.push(value);
+        if registry.pending.len() > PENDING_CAPACITY {
+            registry.matcher = None;
+        }
     }
 }
 
@@ -84,7 +93,7 @@ pub fn register_credentials(user: &str, password: &str) {
 
 /// Replaces every registered value in `text` that stands on its own (not inside a longer word).
 fn registered(text: &str) -> String {
-    let matcher = {
+    let (matcher, pending) = {
         let mut registry = registry().lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if registry.order.is_empty() {
             return text.to_owned();
@@ -92,18 +101,22 @@ fn registered(text: &str) -> String {
         if registry.matcher.is_none() {
             let built = AhoCorasick::builder().match_kind(MatchKind::LeftmostLongest).build(&registry.order);
             registry.matcher = built.ok().map(Arc::new);
+            registry.pending.clear();
         }
-        match &registry.matcher {
-            Some(matcher) => matcher.clone(),
-            None => return text.to_owned(),
-        }
+        (registry.matcher.clone(), registry.pending.clone())
     };
+    // Every occurrence, leftmost first and the longest at a position, without overlaps.
+    let mut found: Vec<(usize, usize)> =
+        matcher.iter().flat_map(|m| m.find_iter(text)).map(|m| (m.start(), m.end())).collect();
+    for value in &pending {
+        found.extend(text.match_indices(value.as_str()).map(|(start, _)| (start, start + value.len())));
+    }
+    found.sort_by_key(|&(start, end)| (start, std::cmp::Reverse(end)));
     let word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     let mut out = String::with_capacity(text.len());
     let mut last = 0;
-    for found in matcher.find_iter(text) {
-        let (start, end) = (found.start(), found.end());
-        if word(text[..start].chars().next_back()) || word(text[end..].chars().next()) {
+    for (start, end) in found {
+        if start < last || word(text[..start].chars().next_back()) || word(text[end..].chars().next()) {
             continue;
         }
         out.push_str(&text[last..start]);
