@@ -60,6 +60,8 @@ pub enum IdpError {
     Bind(#[source] std::io::Error),
     #[error("making the IdP's certificate failed")]
     Tls(#[source] TlsError),
+    #[error("the IdP's mock server did not answer (out of file descriptors?)")]
+    Backend(#[source] std::io::Error),
 }
 
 /// One request the IdP answered.
@@ -142,9 +144,16 @@ impl Idp {
             jwks_uri: url(jwks_host, port, "/jwks"),
         };
         let state = Arc::new(State::new(setup, endpoints.clone()));
-        let server = MockServer::builder().start().await;
+        // wiremock panics when it cannot bind a port itself: hand it a listener bound here instead.
+        let backend = std::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).map_err(IdpError::Bind)?;
+        let server = MockServer::builder().listener(backend).start().await;
+        // wiremock serves from a thread of its own whose runtime it builds with `expect`: out of
+        // descriptors, that thread dies and the IdP would be silently dead. Ask it once, before any
+        // endpoint (and so any record) exists.
+        probe(*server.address()).await.map_err(IdpError::Backend)?;
         endpoints::mount(&server, &state).await;
-        let tls = Task::spawn(tls_front::terminate_tls(tls_listener, tls_config, *server.address()));
+        let log = state.log.clone();
+        let tls = Task::spawn(tls_front::terminate_tls(tls_listener, tls_config, *server.address(), log));
         Ok(Idp { endpoints, ca_pem, state, _server: UnbudgetedDrop::new(server), _tls: tls, _broken: broken })
     }
 
@@ -190,6 +199,30 @@ impl Idp {
 
     pub fn log(&self) -> &PartyLog {
         &self.state.log
+    }
+}
+
+/// How long the mock server may take to answer its first request.
+const BACKEND_READY_WITHIN: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// One HTTP request to the mock server at `backend`; any answer means it serves.
+async fn probe(backend: SocketAddr) -> std::io::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(backend).await?;
+        stream.write_all(b"GET /sso-repro-ready HTTP/1.1\r\nhost: idp\r\nconnection: close\r\n\r\n").await?;
+        let mut first = [0u8; 12];
+        stream.read_exact(&mut first).await?;
+        match first.starts_with(b"HTTP/1.1 ") {
+            true => Ok(()),
+            false => Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "the mock server answered no HTTP")),
+        }
+    };
+    match tokio::time::timeout(BACKEND_READY_WITHIN, exchange).await {
+        Ok(result) => result,
+        Err(_) => {
+            Err(std::io::Error::new(std::io::ErrorKind::TimedOut, format!("no answer within {BACKEND_READY_WITHIN:?}")))
+        }
     }
 }
 
