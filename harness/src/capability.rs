@@ -34,7 +34,9 @@ pub enum Capability {
     ConfiguredEndpoints,
     /// Endpoints discovered from the issuer (`SSO_TOKEN_ENDPOINT` empty).
     Discovery,
+    /// Authenticates at the token endpoint with an `Authorization: Basic` header (`client_secret_basic`).
     ClientSecretBasic,
+    /// Authenticates at the token endpoint with the secret in the form body (`client_secret_post`).
     ClientSecretPost,
     /// Resolves names itself from `SSO_HOSTS_FILE` (needed wherever the RP is not behind the proxy).
     HostsFile,
@@ -73,6 +75,7 @@ impl Capability {
 /// What a scenario needs of an RP.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Need {
+    /// A capability the RP must have.
     Capability(Capability),
     /// A `[setup.rp]` field set to something other than its default: the RP must understand it.
     Setting(String),
@@ -150,6 +153,7 @@ pub enum Conduct {
 }
 
 impl Conduct {
+    /// The kebab-case name used in `rp.toml` files and `[[expect.allowed]] rp`.
     pub fn name(self) -> String {
         kebab(&self)
     }
@@ -166,8 +170,11 @@ fn kebab(value: &impl Serialize) -> String {
 pub struct Allowance {
     /// The RPs this applies to: those with this conduct.
     pub rp: Conduct,
+    /// The outcome instead of `expect.outcome`.
     pub outcome: ExpectedOutcome,
+    /// The wrapper instead of `expect.wrapper`; absent: the wrapper is not compared.
     pub wrapper: Option<String>,
+    /// The root cause instead of `expect.root_cause`; required when `outcome` is `failed`.
     pub root_cause: Option<RootCause>,
     /// The IdP's requests instead of `expect.idp.requests`.
     pub idp_requests: Option<Vec<String>>,
@@ -200,11 +207,13 @@ pub fn check_allowances(allowed: &[Allowance]) -> Option<(&'static str, String)>
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Abilities {
+    /// What it can do (default: nothing).
     #[serde(default)]
     pub capabilities: Vec<Capability>,
     /// The `[setup.rp]` fields it honours (through the contract's `SSO_*` settings).
     #[serde(default)]
     pub settings: Vec<String>,
+    /// How it behaves where the specification leaves room, or where it deviates (default: none).
     #[serde(default)]
     pub conduct: Vec<Conduct>,
     /// Understands every `[setup.rp]` field (the reference RP).
@@ -388,6 +397,7 @@ pub struct Verdict {
     pub cause: CauseReading,
     /// The conduct whose allowance was used.
     pub allowed: Option<Conduct>,
+    /// Whether the wrapper was compared: the RP names stages and the expectation gives a wrapper.
     pub wrapper_compared: bool,
 }
 

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 /// An error and its causes, outermost first, one message per level.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorChain {
+    /// One message per level, the outermost (the wrapper) first, the root cause last.
     pub levels: Vec<String>,
 }
 
@@ -70,26 +71,42 @@ pub enum RootCause {
     ProxyRefusedConnect,
     /// The proxy answered 407.
     ProxyAuthRequired,
+    /// A host name could not be resolved.
     DnsFailure,
+    /// Nothing listens on the port: the connection was refused.
     ConnectionRefused,
+    /// The peer reset or closed the connection mid-exchange.
     ConnectionReset,
+    /// A connection or request timed out.
     Timeout,
+    /// The server's certificate is not signed by a CA the client trusts (self-signed, unknown issuer).
     UntrustedCertificate,
+    /// The server's certificate is not valid for the host name the client connected to.
     HostnameMismatch,
+    /// The server's certificate has expired.
     ExpiredCertificate,
+    /// The IdP refused the client's authentication (`invalid_client`): wrong ID, secret or method.
     InvalidClient,
+    /// The `redirect_uri` does not match the one registered or sent with the authorization request.
     RedirectUriMismatch,
     /// PKCE failed: the verifier does not match the challenge, or the provider requires PKCE the RP did
     /// not send.
     PkceMismatch,
+    /// The IdP refused the authorization code (`invalid_grant`): unknown, used, expired or another client's.
     InvalidGrant,
     /// The token endpoint answered with something that is not a token response (HTML, bad JSON).
     InvalidTokenResponse,
+    /// The ID token's signature does not verify with the IdP's key.
     BadSignature,
+    /// The ID token's `kid` names no key in the IdP's JWKS.
     UnknownKid,
+    /// The issuer (the ID token's `iss`, or the metadata's `issuer`) is not the one configured.
     IssuerMismatch,
+    /// The ID token's `aud` does not contain the RP's client ID.
     AudienceMismatch,
+    /// The ID token's `nonce` is missing or not the one the RP sent.
     NonceMismatch,
+    /// The ID token's `exp` has passed.
     TokenExpired,
     /// The token's `iat` is ahead of the RP's clock beyond the allowed skew.
     TokenNotYetValid,
@@ -99,7 +116,9 @@ pub enum RootCause {
     DisallowedAlgorithm,
     /// The IdP answered 5xx.
     ServerError,
+    /// The callback's `state` is missing or not the one the RP sent, or no sign-in was in progress.
     StateMismatch,
+    /// The IdP answered `access_denied`: the user or the IdP refused the sign-in.
     AccessDenied,
     /// The provider's metadata (discovery document) lacks what it must have or cannot be read.
     InvalidMetadata,

@@ -71,6 +71,7 @@ impl CommandRp {
         }
     }
 
+    /// Appends `arg` to the program's arguments.
     pub fn arg(mut self, arg: impl Into<String>) -> CommandRp {
         self.args.push(arg.into());
         self
@@ -90,6 +91,7 @@ impl CommandRp {
         self
     }
 
+    /// The RP's name in reports.
     pub fn name(&self) -> &str {
         &self.name
     }

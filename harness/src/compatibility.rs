@@ -18,8 +18,10 @@ pub const REFERENCE: &str = "reference";
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CompatibilityError {
+    /// A scenario file of the catalog could not be loaded.
     #[error("reading the catalog failed")]
     Scenarios(#[source] ScenarioError),
+    /// An RP folder under `rps/` could not be loaded.
     #[error("reading the RPs under test failed")]
     Profiles(#[source] ProfileError),
 }
@@ -73,8 +75,9 @@ impl Observed {
 
 /// The page's rows and columns.
 pub struct Matrix {
+    /// The catalog's scenarios, one row each.
     pub scenarios: Vec<Scenario>,
-    /// The reference RP first, then the RPs under `rps/`.
+    /// The reference RP first, then the RPs under `rps/`: name, title and abilities.
     pub rps: Vec<(String, String, Abilities)>,
     /// `cells[scenario][rp]`.
     pub cells: Vec<Vec<Cell>>,
@@ -83,17 +86,21 @@ pub struct Matrix {
 /// Per-RP counts.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counts {
+    /// Scenarios that apply to the RP, run or not.
     pub applicable: usize,
     /// As documented or as allowed, root cause read.
     pub passed: usize,
     /// Failure scenarios whose root cause was read.
     pub classified: usize,
+    /// Applicable scenarios in which the RP must fail to sign in.
     pub failures: usize,
+    /// Words no root cause was read from.
     pub unclassified: usize,
     /// Words read as another cause.
     pub misread: usize,
     /// Allowed only as a deviation from the specification.
     pub deviations: usize,
+    /// Applicable scenarios without a snapshot yet.
     pub not_run: usize,
 }
 

@@ -39,6 +39,7 @@ pub struct Diagnosis<'a> {
 /// One scenario that reproduces the diagnosed failure.
 #[derive(Debug)]
 pub struct Match<'a> {
+    /// The scenario, from the catalog.
     pub scenario: &'a Scenario,
     /// The scenario fails at the diagnosed stage (false: the stage was not known).
     pub same_stage: bool,

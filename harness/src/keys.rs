@@ -44,6 +44,7 @@ pub fn other_key() -> &'static SigningKey {
 }
 
 impl SigningKey {
+    /// The key's `kid`, as the JWKS publishes it.
     pub fn kid(&self) -> &str {
         self.kid
     }
@@ -104,6 +105,7 @@ pub fn ec_key() -> &'static EcKey {
 }
 
 impl EcKey {
+    /// The key's `kid`, as the JWKS publishes it.
     pub fn kid(&self) -> &str {
         self.kid
     }
@@ -128,7 +130,9 @@ impl EcKey {
 /// How a JWS is signed.
 #[derive(Debug)]
 pub enum Signer<'a> {
+    /// RS256 with this RSA key.
     Rsa(&'static SigningKey),
+    /// ES256 with this P-256 key.
     Ec(&'static EcKey),
     /// HS256 with this secret (an OpenID provider signs with the client secret this way).
     Hmac(&'a [u8]),

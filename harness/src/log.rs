@@ -27,16 +27,19 @@ pub struct PartyLog {
 }
 
 impl PartyLog {
+    /// An empty log for `party`.
     pub fn new(party: &'static str) -> PartyLog {
         PartyLog { party, lines: Arc::default(), written: Arc::new(tokio::sync::watch::Sender::new(0)) }
     }
 
+    /// Records `message`, secrets redacted, as an `INFO` line and a `tracing` info event.
     pub fn info(&self, message: impl AsRef<str>) {
         let line = crate::redact::secrets(message.as_ref());
         tracing::info!(party = self.party, "{line}");
         self.push(format!("INFO  {line}"));
     }
 
+    /// Records `message`, secrets redacted, as an `ERROR` line and a `tracing` error event.
     pub fn error(&self, message: impl AsRef<str>) {
         let line = crate::redact::secrets(message.as_ref());
         tracing::error!(party = self.party, "{line}");

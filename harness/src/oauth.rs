@@ -15,6 +15,7 @@ pub enum ClientAuthMethod {
 }
 
 impl ClientAuthMethod {
+    /// The method's registered name, e.g. `client_secret_basic`.
     pub fn as_str(self) -> &'static str {
         match self {
             ClientAuthMethod::ClientSecretBasic => "client_secret_basic",
@@ -28,8 +29,12 @@ impl ClientAuthMethod {
 pub struct ProviderEndpoints {
     /// The issuer identifier, exactly as it appears in `iss` (no trailing slash).
     pub issuer: String,
+    /// Where the browser is sent to sign in.
     pub authorization_endpoint: Url,
+    /// Where the RP exchanges the code for tokens.
     pub token_endpoint: Url,
+    /// Where the RP asks for the user's claims with the access token.
     pub userinfo_endpoint: Url,
+    /// Where the RP fetches the provider's signing keys (JWKS).
     pub jwks_uri: Url,
 }

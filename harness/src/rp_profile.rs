@@ -29,12 +29,14 @@ use crate::logchain::LogFormat;
 pub struct RpProfile {
     /// The folder's name: the RP's name in reports, test names and snapshot folders.
     pub name: String,
+    /// The `title` from `rp.toml`: a human-readable description of the RP and its libraries.
     pub title: String,
     /// The RP's folder.
     pub dir: PathBuf,
     build: Vec<String>,
     command: Vec<String>,
     ready_within: Duration,
+    /// What the RP can do and how it behaves (its `capabilities` and `conduct`), which decides the scenarios it runs.
     pub abilities: Abilities,
     normalize: Vec<(regex::Regex, String)>,
     log_format: LogFormat,
@@ -95,25 +97,83 @@ impl LogFormatSpec {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ProfileError {
+    /// A folder or `rp.toml` could not be read.
     #[error("cannot read {}", path.display())]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        /// The folder or file.
+        path: PathBuf,
+        /// Why reading failed.
+        source: std::io::Error,
+    },
+    /// `rp.toml` is not valid TOML or does not match the expected fields.
     #[error("malformed {}", path.display())]
-    Parse { path: PathBuf, source: Box<toml::de::Error> },
+    Parse {
+        /// The `rp.toml`.
+        path: PathBuf,
+        /// What the TOML parser reported.
+        source: Box<toml::de::Error>,
+    },
+    /// `command` is empty.
     #[error("invalid {}: field `command` must name a program", path.display())]
-    NoCommand { path: PathBuf },
+    NoCommand {
+        /// The `rp.toml`.
+        path: PathBuf,
+    },
+    /// A `normalize` or `log_format` pattern is not a valid regular expression.
     #[error("invalid {}: field `{field}`: `{pattern}` is not a regular expression", path.display())]
-    Pattern { path: PathBuf, field: &'static str, pattern: String, source: regex::Error },
+    Pattern {
+        /// The `rp.toml`.
+        path: PathBuf,
+        /// The field holding the pattern: `normalize` or `log_format`.
+        field: &'static str,
+        /// The pattern as written.
+        pattern: String,
+        /// What the regex parser reported.
+        source: regex::Error,
+    },
+    /// `log_format` names no known format.
     #[error(
         "invalid {}: field `log_format`: `{name}` is not one of default, apache-error-log, go-log, every-line (or give {{ error = \"regex\" }})",
         path.display()
     )]
-    LogFormat { path: PathBuf, name: String },
+    LogFormat {
+        /// The `rp.toml`.
+        path: PathBuf,
+        /// The unknown name.
+        name: String,
+    },
+    /// The `build` command ran and exited unsuccessfully.
     #[error("building the RP `{name}` failed: `{command}` exited with {status}; it printed:\n{output}")]
-    Build { name: String, command: String, status: String, output: String },
+    Build {
+        /// The RP's name.
+        name: String,
+        /// The build command line, placeholders filled in.
+        command: String,
+        /// How it exited.
+        status: String,
+        /// Its standard output followed by its standard error.
+        output: String,
+    },
+    /// The `build` command could not be started.
     #[error("building the RP `{name}` failed: cannot run `{command}`")]
-    BuildSpawn { name: String, command: String, source: std::io::Error },
+    BuildSpawn {
+        /// The RP's name.
+        name: String,
+        /// The build command line, placeholders filled in.
+        command: String,
+        /// Why it could not start.
+        source: std::io::Error,
+    },
+    /// The build's output folder could not be created, or was missing after the build.
     #[error("building the RP `{name}` failed: cannot prepare {}", path.display())]
-    BuildDir { name: String, path: PathBuf, source: std::io::Error },
+    BuildDir {
+        /// The RP's name.
+        name: String,
+        /// The folder.
+        path: PathBuf,
+        /// What went wrong with it.
+        source: std::io::Error,
+    },
 }
 
 impl RpProfile {

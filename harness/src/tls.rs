@@ -12,10 +12,13 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TlsError {
+    /// A CA or server certificate could not be generated.
     #[error("generating a certificate failed")]
     Certificate(#[source] rcgen::Error),
+    /// rustls refused the certificate or key for a TLS configuration.
     #[error("building the TLS configuration failed")]
     Config(#[source] rustls::Error),
+    /// A PEM certificate or key could not be parsed.
     #[error("reading a PEM certificate or key failed")]
     Pem(#[source] rustls::pki_types::pem::Error),
 }
@@ -35,7 +38,9 @@ impl std::fmt::Debug for Ca {
 /// A server certificate chain and its private key, in PEM, so that it can travel to a container.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct ServerCert {
+    /// The certificate chain, leaf first (PEM).
     pub chain_pem: String,
+    /// The leaf's private key (PEM).
     pub key_pem: String,
 }
 

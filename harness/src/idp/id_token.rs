@@ -15,6 +15,7 @@ use super::template::{check_json, Context, Values};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum IdTokenFault {
+    /// A correct ID token.
     #[default]
     Valid,
     /// A signature that does not verify.
@@ -25,10 +26,15 @@ pub enum IdTokenFault {
     NoKid,
     /// `alg: none`, no signature.
     AlgNone,
+    /// `iss` is `https://evil.sso.test`.
     WrongIssuer,
+    /// `aud` is `another-client`.
     WrongAudience,
+    /// No `sub` claim.
     NoSub,
+    /// No `iat` claim.
     NoIat,
+    /// `nonce` is not the one the RP sent.
     WrongNonce,
 }
 
@@ -51,10 +57,13 @@ pub struct IdTokenSpec {
     pub remove_header: Vec<String>,
     /// The key that signs (default: the one the JWKS setup signs with).
     pub key: Option<KeyName>,
+    /// The signature as sent (default: valid).
     #[serde(default)]
     pub signature: SignatureForm,
+    /// The `at_hash` claim, over the access token (default: missing).
     #[serde(default)]
     pub at_hash: HashClaim,
+    /// The `c_hash` claim, over the authorization code (default: missing).
     #[serde(default)]
     pub c_hash: HashClaim,
 }
@@ -63,6 +72,7 @@ pub struct IdTokenSpec {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SignatureForm {
+    /// The key's signature over header and claims.
     #[default]
     Valid,
     /// One byte flipped: it no longer verifies.
@@ -73,14 +83,17 @@ pub enum SignatureForm {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum HashClaim {
+    /// Not in the token.
     #[default]
     Missing,
+    /// The left half of the SHA-256 of the token it vouches for, base64url.
     Correct,
     /// The hash of something else.
     Wrong,
 }
 
 impl IdTokenFault {
+    /// The [`IdTokenSpec`] this fault is a shorthand for.
     pub fn expand(self) -> IdTokenSpec {
         let set = |name: &str, value: Value| IdTokenSpec {
             claims: Map::from_iter([(name.to_owned(), value)]),
@@ -104,15 +117,21 @@ impl IdTokenFault {
 
 /// What the token carries besides the spec.
 pub struct Issue<'a> {
+    /// The template values: `issuer`, `subject`, `client_id`, `nonce` and the time, which the usual claims come from.
     pub values: &'a Values,
     /// The key when the spec names none.
     pub default_key: KeyName,
+    /// The client secret, the key of [`KeyName::ClientSecret`] (HS256).
     pub client_secret: &'a str,
+    /// The access token issued with the ID token, which `at_hash` covers.
     pub access_token: &'a str,
+    /// The authorization code exchanged, which `c_hash` covers.
     pub code: &'a str,
 }
 
 impl IdTokenSpec {
+    /// Checks the spec before use: claims are valid templates, and nothing is both set and removed; `Err` names the
+    /// field and the problem.
     pub fn check(&self) -> Result<(), (&'static str, String)> {
         for value in self.claims.values() {
             check_json(value, Context::IdToken).map_err(|e| ("claims", e.to_string()))?;

@@ -37,6 +37,7 @@ pub struct JwksSpec {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JwksFetch {
+    /// The keys the JWKS publishes (default: none).
     #[serde(default)]
     pub keys: Vec<KeyName>,
     /// An error status instead of keys (e.g. 503).
@@ -44,10 +45,12 @@ pub struct JwksFetch {
 }
 
 impl JwksFetch {
+    /// An answer publishing `keys`.
     pub fn keys(keys: &[KeyName]) -> JwksFetch {
         JwksFetch { keys: keys.to_vec(), status: None }
     }
 
+    /// An answer with the error `status` and no keys.
     pub fn failing(status: u16) -> JwksFetch {
         JwksFetch { keys: Vec::new(), status: Some(status) }
     }
@@ -60,6 +63,7 @@ impl Default for JwksSpec {
 }
 
 impl JwksFault {
+    /// The [`JwksSpec`] this fault is a shorthand for.
     pub fn expand(self) -> JwksSpec {
         use KeyName::{Primary, Secondary};
         let (fetches, signs_with) = match self {
@@ -80,6 +84,8 @@ impl JwksSpec {
         &self.fetches[index]
     }
 
+    /// Checks the spec before use: at least one answer, each publishable keys or an error status; `Err` names the
+    /// field and the problem.
     pub fn check(&self) -> Result<(), (&'static str, String)> {
         if self.fetches.is_empty() {
             return Err(("fetches", "needs at least one answer".to_owned()));

@@ -43,6 +43,7 @@ impl KeyName {
         }
     }
 
+    /// The `kid` the key is published and signs with (`None` for keys that have none).
     pub fn kid(self) -> Option<&'static str> {
         match self {
             KeyName::Primary => Some(idp_key().kid()),

@@ -56,8 +56,10 @@ use crate::unbudgeted_drop::UnbudgetedDrop;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum IdpError {
+    /// A listener (the IdP's, or a broken token endpoint's port) could not be bound.
     #[error("binding the IdP's listener failed")]
     Bind(#[source] std::io::Error),
+    /// The IdP's certificate or TLS configuration could not be made.
     #[error("making the IdP's certificate failed")]
     Tls(#[source] TlsError),
     #[error("the IdP's mock server did not answer (out of file descriptors?)")]
@@ -67,8 +69,11 @@ pub enum IdpError {
 /// One request the IdP answered.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdpRequest {
+    /// The HTTP method, e.g. `POST`.
     pub method: String,
+    /// The path, without the query, e.g. `/token`.
     pub path: String,
+    /// The status the IdP answered with.
     pub status: u16,
 }
 
@@ -157,6 +162,7 @@ impl Idp {
         Ok(Idp { endpoints, ca_pem, state, _server: UnbudgetedDrop::new(server), _tls: tls, _broken: broken })
     }
 
+    /// The issuer identifier, e.g. `https://idp.sso.test:41234`.
     pub fn issuer(&self) -> &str {
         &self.endpoints.issuer
     }
@@ -197,6 +203,7 @@ impl Idp {
         self.state.count(method, path)
     }
 
+    /// What the IdP logged: every request and what it answered.
     pub fn log(&self) -> &PartyLog {
         &self.state.log
     }

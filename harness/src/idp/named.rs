@@ -10,7 +10,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// A shorthand by name, or the open form.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum NamedOr<N, O> {
+    /// A named fault, written as a string.
     Named(N),
+    /// The open form, written as a table.
     Open(O),
 }
 

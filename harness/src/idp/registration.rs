@@ -14,6 +14,7 @@ use crate::oauth::ClientAuthMethod;
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ClientRegistration {
+    /// The client ID; default `sso-repro-rp`.
     pub id: String,
     /// Any characters (`:`, `%`, `+`, spaces, non-ASCII): encoding them is the client's job.
     pub secret: String,
@@ -74,19 +75,33 @@ pub enum BasicDecoding {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Refusal {
+    /// The token request carries neither Basic credentials nor a `client_secret`.
     NoAuthentication,
+    /// The token request authenticates both with Basic and in the form, and `refuse_multiple_methods` is set.
     MultipleMethods,
+    /// The client ID presented is not the registered one.
     UnknownClient,
+    /// The secret presented is not the registered one.
     WrongSecret,
+    /// The client authenticated with a method not in `auth_methods`.
     MethodNotAllowed,
+    /// `grant_type` is not `authorization_code`.
     UnsupportedGrantType,
+    /// The code was never issued.
     UnknownCode,
+    /// The code was already exchanged once.
     CodeUsed,
+    /// The code is older than its lifetime (`code_lifetime_ms`, default 60 s).
     CodeExpired,
+    /// The code was issued to another client ID.
     CodeOfAnotherClient,
+    /// The token request's `redirect_uri` is absent or differs from the authorization request's.
     RedirectUriMismatch,
+    /// The authorization request has no `code_challenge` and `require_pkce` is set.
     PkceRequired,
+    /// The code was issued with a PKCE challenge and the token request has no `code_verifier`.
     PkceVerifierMissing,
+    /// The `code_verifier` does not match the code's challenge.
     PkceMismatch,
 }
 
@@ -94,8 +109,11 @@ pub enum Refusal {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OAuthError {
+    /// The HTTP status of a token endpoint answer (unused when the refusal is a redirect).
     pub status: u16,
+    /// The `error` code, e.g. `invalid_client`.
     pub error: String,
+    /// The `error_description`; omitted from a redirect when empty.
     pub description: String,
 }
 
@@ -128,8 +146,11 @@ impl Refusal {
 /// How a token request authenticated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Presented {
+    /// Where the credentials were: the Basic header or the form.
     pub method: ClientAuthMethod,
+    /// The client ID presented (empty when the form has none).
     pub client_id: String,
+    /// The secret presented.
     pub secret: String,
 }
 

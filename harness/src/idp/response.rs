@@ -43,8 +43,11 @@ pub struct ResponseSpec {
 /// An answer, rendered.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rendered {
+    /// The HTTP status.
     pub status: u16,
+    /// The header fields, names and values, in order.
     pub headers: Vec<(String, String)>,
+    /// The body's bytes.
     pub body: Vec<u8>,
 }
 

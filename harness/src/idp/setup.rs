@@ -33,6 +33,7 @@ pub enum TokenEndpoint {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum TokenResponse {
+    /// The usual token response: `access_token`, `id_token`, `token_type`, `expires_in`.
     #[default]
     Tokens,
     /// `500 Internal Server Error` with an HTML page.
@@ -46,6 +47,7 @@ pub enum TokenResponse {
 }
 
 impl TokenResponse {
+    /// The [`ResponseSpec`] this answer is a shorthand for.
     pub fn expand(self) -> ResponseSpec {
         match self {
             TokenResponse::Tokens => ResponseSpec::default(),
@@ -80,6 +82,7 @@ pub enum IdpTls {
 pub struct AuthorizeSpec {
     /// Send the browser back with this `error` instead of a code (e.g. `access_denied`).
     pub error: Option<String>,
+    /// The `error_description` sent with `error` (default: none).
     pub error_description: Option<String>,
     /// `state`: `echo` (default) the RP's, `omit` it, or send this value.
     pub state: Option<String>,
@@ -100,6 +103,7 @@ pub struct IdpSetup {
     pub subject: Option<String>,
     /// How long an authorization code can be redeemed (default 60 000 ms).
     pub code_lifetime_ms: Option<u64>,
+    /// Where the discovery document says the token endpoint is (default: served by the IdP).
     #[serde(default)]
     pub token_endpoint: TokenEndpoint,
     /// A named answer (`"html-page"`) or the answer as data.
@@ -124,6 +128,7 @@ pub struct IdpSetup {
     pub clock_offset_secs: i64,
     /// Shorthand for `authorize_response.error` (e.g. `access_denied`).
     pub authorize_error: Option<String>,
+    /// The authorization response (default: a code, the RP's `state`, no `iss`).
     #[serde(default)]
     pub authorize_response: AuthorizeSpec,
     /// Shorthand for `discovery.set.issuer`: the issuer the discovery document claims.
@@ -134,6 +139,7 @@ pub struct IdpSetup {
     /// Changes to the userinfo answer.
     #[serde(default)]
     pub userinfo: ResponseSpec,
+    /// The certificate the IdP presents (default: issued by the environment's CA).
     #[serde(default)]
     pub tls: IdpTls,
 }
@@ -141,11 +147,17 @@ pub struct IdpSetup {
 /// The open forms the endpoints read.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Expanded {
+    /// The client registration, `auth_methods` applied.
     pub client: ClientRegistration,
+    /// The token endpoint's answer.
     pub token_response: ResponseSpec,
+    /// The ID token issued.
     pub id_token: IdTokenSpec,
+    /// The JWKS answers.
     pub jwks: JwksSpec,
+    /// The authorization response, `authorize_error` applied.
     pub authorize: AuthorizeSpec,
+    /// Changes to the discovery document, `discovery_issuer` applied.
     pub discovery: ResponseSpec,
 }
 

@@ -58,6 +58,7 @@ pub struct TemplateError(String);
 pub struct Values {
     /// The IdP's clock, seconds since the epoch (the clock offset applied).
     pub now: i64,
+    /// The text placeholders by name (`issuer`, `client_id`, `state`, `code`, …) and what they stand for.
     pub text: BTreeMap<&'static str, String>,
 }
 

@@ -4,7 +4,7 @@
 //!
 //! - [`setup`] — `[setup.rp]`, the one description of an RP's configuration
 //! - [`contract`] — the lines an RP in another process prints (readiness, verdicts)
-//! - [`reference`] — the reference RP
+//! - [`mod@reference`] — the reference RP
 //!
 //! A failure is one [`AuthenticationFailed`] whose Display names the stage and whose `source()`
 //! chain goes down to the root cause.
@@ -37,7 +37,9 @@ pub struct RpSettings {
     pub issuer: String,
     /// Endpoints typed in by an administrator; `None` means: discover them from the issuer.
     pub endpoints: Option<ProviderEndpoints>,
+    /// The client ID the IdP registered for the RP.
     pub client_id: String,
+    /// The client secret the IdP registered for the RP.
     pub client_secret: String,
     /// The forward proxy for back-channel calls, e.g. `http://proxy.sso.test:3128` (with the
     /// credentials in the URL when the setup has them).
@@ -83,18 +85,43 @@ impl RpSettings {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RpError {
+    /// The reference RP could not bind its HTTP listener.
     #[error("binding the RP's listener failed")]
     Bind(#[source] std::io::Error),
+    /// The reference RP could not build its back-channel HTTP client.
     #[error("building the RP's HTTP client failed")]
     Client(#[source] reqwest::Error),
+    /// The files handed to an RP in another process (settings, trusted CAs, hosts) could not be written.
     #[error("writing the RP's settings files failed")]
     Files(#[source] std::io::Error),
+    /// The RP's program could not be started.
     #[error("starting the RP under test (`{program}`) failed")]
-    Spawn { program: String, source: std::io::Error },
+    Spawn {
+        /// The command line, as the RP describes it.
+        program: String,
+        /// Why it could not start.
+        source: std::io::Error,
+    },
+    /// The RP's process exited before it printed its readiness line.
     #[error("the RP under test (`{program}`) exited with {status} before it was ready; expected a line `sso-repro-rp ready on port N`; its last lines:{last_lines}")]
-    Exited { program: String, status: String, last_lines: String },
+    Exited {
+        /// The command line, as the RP describes it.
+        program: String,
+        /// How it exited.
+        status: String,
+        /// The last lines it printed, one per line.
+        last_lines: String,
+    },
+    /// The RP's process printed no readiness line within its `ready_within` time.
     #[error("the RP under test (`{program}`) printed no line `sso-repro-rp ready on port N` within {waited:?}; its last lines:{last_lines}")]
-    NotReady { program: String, waited: Duration, last_lines: String },
+    NotReady {
+        /// The command line, as the RP describes it.
+        program: String,
+        /// How long the harness waited.
+        waited: Duration,
+        /// The last lines it printed, one per line.
+        last_lines: String,
+    },
     /// A [`LaunchRp`] implementation's own error.
     #[error("starting the RP under test failed")]
     Launch(#[source] BoxError),
@@ -135,6 +162,7 @@ impl RpError {
 
 /// Starts an RP under test from [`RpSettings`].
 pub trait LaunchRp: Send + Sync + std::fmt::Debug {
+    /// Starts the RP configured with `settings`; the future resolves once it is ready for a sign-in.
     fn launch(&self, settings: RpSettings) -> Launching<'_>;
 }
 
@@ -142,11 +170,17 @@ pub trait LaunchRp: Send + Sync + std::fmt::Debug {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Stage {
+    /// Discovery: fetching or reading the provider metadata.
     FetchingMetadata,
+    /// Checking the callback: a sign-in in progress, `state`, an `error` parameter, the `code`.
     ValidatingAuthorizationResponse,
+    /// The token request: exchanging the code for tokens.
     ExchangingTokens,
+    /// Fetching the IdP's signing keys (JWKS).
     FetchingKeys,
+    /// Verifying the ID token: signature, issuer, audience, expiry, nonce.
     ValidatingIdToken,
+    /// The userinfo request.
     FetchingUserinfo,
 }
 
@@ -179,7 +213,9 @@ impl Stage {
 #[derive(Debug, thiserror::Error)]
 #[error("{stage}")]
 pub struct AuthenticationFailed {
+    /// The stage that failed.
     pub stage: Stage,
+    /// The cause: the top of the error chain below the stage.
     #[source]
     pub source: BoxError,
 }

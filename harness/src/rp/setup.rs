@@ -20,6 +20,7 @@ pub struct RpSetup {
     pub no_proxy: Option<String>,
     /// Basic credentials the RP presents to the proxy.
     pub proxy_user: Option<String>,
+    /// The password that goes with `proxy_user`.
     pub proxy_password: Option<String>,
     /// CAs the RP trusts besides the environment's.
     pub trust: Vec<TrustAnchor>,
@@ -156,8 +157,10 @@ impl RpSetup {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RpAuthMethod {
+    /// The credentials in an `Authorization: Basic` header.
     #[default]
     ClientSecretBasic,
+    /// `client_id` and `client_secret` in the form body.
     ClientSecretPost,
     /// The secret both in an `Authorization: Basic` header and in the body (a defect RFC 6749 §2.3
     /// forbids; strict IdPs refuse it).
@@ -165,6 +168,7 @@ pub enum RpAuthMethod {
 }
 
 impl RpAuthMethod {
+    /// The method's name as a scenario writes it, e.g. `client_secret_basic`.
     pub fn as_str(self) -> &'static str {
         match self {
             RpAuthMethod::ClientSecretBasic => "client_secret_basic",
@@ -189,8 +193,10 @@ pub enum BasicEncoding {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Metadata {
+    /// The endpoints are typed in by an administrator.
     #[default]
     Configured,
+    /// The endpoints come from the issuer's discovery document.
     Discovery,
 }
 
@@ -208,6 +214,7 @@ pub enum TrustAnchor {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum IssuerForm {
+    /// Exactly the IdP's issuer.
     #[default]
     Exact,
     /// With a trailing slash (the IdP's `iss` has none).
