@@ -75,7 +75,7 @@ pub enum RootCause {
     DnsFailure,
     /// Nothing listens on the port: the connection was refused.
     ConnectionRefused,
-    /// The peer reset or closed the connection mid-exchange.
+    /// The peer reset the connection (or hung up) mid-exchange.
     ConnectionReset,
     /// A connection or request timed out.
     Timeout,
