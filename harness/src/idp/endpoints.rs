@@ -146,9 +146,15 @@ impl State {
         if !self.redirect_uris.lock().expect("idp lock").iter().any(|uri| uri == redirect_uri) {
             return Answer::html(400, &format!("redirect_uri {redirect_uri} is not registered for this client"));
         }
-        let Ok(mut location) = Url::parse(redirect_uri) else {
+        let Ok(location) = Url::parse(redirect_uri) else {
             return Answer::html(400, &format!("redirect_uri {redirect_uri} is not a URL"));
         };
+        let form_post = match param("response_mode") {
+            "" | "query" => false,
+            "form_post" => true,
+            other => return Answer::html(400, &format!("response_mode {other} is not supported")),
+        };
+        let mut response = AuthorizationResponse { location, form_post, params: Vec::new() };
         let mut values = self.values();
         values.text.insert("redirect_uri", redirect_uri.to_owned());
         values.text.insert("state", param("state").to_owned());
@@ -156,16 +162,16 @@ impl State {
         match spec.state.as_deref() {
             None | Some("echo") => {
                 if let Some(state) = query.get("state") {
-                    location.query_pairs_mut().append_pair("state", state);
+                    response.add("state", state);
                 }
             }
             Some("omit") => {}
-            Some(value) => drop(location.query_pairs_mut().append_pair("state", &values.render_str(value))),
+            Some(value) => response.add("state", &values.render_str(value)),
         }
         match spec.iss.as_deref() {
             None => {}
-            Some("issuer") => drop(location.query_pairs_mut().append_pair("iss", &self.endpoints.issuer)),
-            Some(value) => drop(location.query_pairs_mut().append_pair("iss", &values.render_str(value))),
+            Some("issuer") => response.add("iss", &self.endpoints.issuer),
+            Some(value) => response.add("iss", &values.render_str(value)),
         }
         let challenge_method = query.get("code_challenge_method").map(String::as_str);
         let pkce_required = client.refusal(Refusal::PkceRequired);
@@ -183,13 +189,11 @@ impl State {
             None
         };
         if let Some((error, description)) = refusal {
-            let mut pairs = location.query_pairs_mut();
-            pairs.append_pair("error", &error);
+            response.add("error", &error);
             if !description.is_empty() {
-                pairs.append_pair("error_description", &description);
+                response.add("error_description", &description);
             }
-            drop(pairs);
-            return Answer::redirect(&location, format!("{error}: {description}"));
+            return response.answer(format!("{error}: {description}"));
         }
         let code = random_token();
         let grant = Grant {
@@ -201,8 +205,8 @@ impl State {
             used: false,
         };
         self.grants.lock().expect("idp lock").insert(code.clone(), grant);
-        location.query_pairs_mut().append_pair("code", &code);
-        Answer::redirect(&location, format!("code issued, user {} signed in", self.setup.subject()))
+        response.add("code", &code);
+        response.answer(format!("code issued, user {} signed in", self.setup.subject()))
     }
 
     fn refuse(&self, refusal: Refusal) -> Answer {
@@ -336,6 +340,45 @@ impl State {
                 answer
             }
         }
+    }
+}
+
+/// The authorization response: its parameters, delivered in the redirect's query (the default) or,
+/// with `response_mode=form_post`, as a page whose form the browser posts to the redirect URI
+/// (OAuth 2.0 Form Post Response Mode).
+struct AuthorizationResponse {
+    location: Url,
+    form_post: bool,
+    params: Vec<(String, String)>,
+}
+
+impl AuthorizationResponse {
+    fn add(&mut self, name: &str, value: &str) {
+        self.params.push((name.to_owned(), value.to_owned()));
+    }
+
+    fn answer(mut self, note: String) -> Answer {
+        if !self.form_post {
+            self.location.query_pairs_mut().extend_pairs(&self.params);
+            return Answer::redirect(&self.location, note);
+        }
+        let escape =
+            |text: &str| text.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;").replace('>', "&gt;");
+        let inputs: String = self
+            .params
+            .iter()
+            .map(|(name, value)| {
+                format!("<input type=\"hidden\" name=\"{}\" value=\"{}\"/>", escape(name), escape(value))
+            })
+            .collect();
+        let page = format!(
+            "<!DOCTYPE html>\n<html><head><title>Submit This Form</title></head>\
+             <body onload=\"javascript:document.forms[0].submit()\">\
+             <form method=\"post\" action=\"{}\">{inputs}</form></body></html>\n",
+            escape(self.location.as_str())
+        );
+        let response = ResponseTemplate::new(200).set_body_raw(page, "text/html; charset=utf-8");
+        Answer { response, status: 200, note: format!("{note}, by form post") }
     }
 }
 

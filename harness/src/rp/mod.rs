@@ -20,7 +20,7 @@ use std::time::Duration;
 use url::Url;
 
 pub use self::reference::{back_channel_client, ReferenceRp, RunningReferenceRp};
-pub use self::setup::{BasicEncoding, IssuerForm, Metadata, RpAuthMethod, RpSetup, TrustAnchor};
+pub use self::setup::{BasicEncoding, IssuerForm, Metadata, ResponseMode, RpAuthMethod, RpSetup, TrustAnchor};
 use crate::chain::ErrorChain;
 use crate::hosts::Hosts;
 use crate::oauth::ProviderEndpoints;

@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{Query, State};
+use axum::extract::{Form, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -30,7 +30,7 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::contract::verdict;
-use super::setup::{BasicEncoding, RpAuthMethod};
+use super::setup::{BasicEncoding, ResponseMode, RpAuthMethod};
 use super::{AuthenticationFailed, BoxError, LaunchRp, Launching, RpError, RpSettings, RunningRp, Stage};
 use crate::chain::ErrorChain;
 use crate::hosts::RP_HOST;
@@ -214,7 +214,10 @@ impl RunningReferenceRp {
             failures: Mutex::default(),
             log: PartyLog::new("rp"),
         });
-        let app = Router::new().route("/login", get(login)).route("/callback", get(callback)).with_state(inner.clone());
+        let app = Router::new()
+            .route("/login", get(login))
+            .route("/callback", get(callback).post(callback_form))
+            .with_state(inner.clone());
         let task = Task::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
@@ -292,6 +295,9 @@ impl Inner {
             client.authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random);
         for scope in &self.settings.setup.scopes {
             request = request.add_scope(Scope::new(scope.clone()));
+        }
+        if self.settings.setup.response_mode == ResponseMode::FormPost {
+            request = request.add_extra_param("response_mode", "form_post");
         }
         let verifier = match self.settings.setup.pkce {
             true => {
@@ -512,6 +518,20 @@ async fn callback(
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
+    finish_callback(rp, headers, params).await
+}
+
+/// The callback with `response_mode=form_post`: the parameters come in the posted form. An RP that
+/// did not ask for a form post still reads one (as most libraries do).
+async fn callback_form(
+    State(rp): State<Arc<Inner>>,
+    headers: HeaderMap,
+    Form(params): Form<HashMap<String, String>>,
+) -> Response {
+    finish_callback(rp, headers, params).await
+}
+
+async fn finish_callback(rp: Arc<Inner>, headers: HeaderMap, params: HashMap<String, String>) -> Response {
     let session = headers
         .get_all(header::COOKIE)
         .iter()

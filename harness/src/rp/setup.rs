@@ -53,6 +53,8 @@ pub struct RpSetup {
     pub clock_skew_secs: i64,
     /// Scopes requested besides `openid`.
     pub scopes: Vec<String>,
+    /// How the RP asks for the authorization response: `query` (default) or `form-post`.
+    pub response_mode: ResponseMode,
     /// The ID-token signing algorithms the RP accepts (default `RS256`).
     pub id_token_algs: Vec<String>,
     /// Claims the RP requires (in the ID token, or from userinfo when it calls it).
@@ -83,6 +85,7 @@ impl Default for RpSetup {
             regenerate_pkce_verifier: false,
             clock_skew_secs: 60,
             scopes: Vec::new(),
+            response_mode: ResponseMode::Query,
             id_token_algs: vec!["RS256".to_owned()],
             required_claims: Vec::new(),
             userinfo: false,
@@ -176,6 +179,17 @@ impl RpAuthMethod {
             RpAuthMethod::ClientSecretBasicAndPost => "client_secret_basic_and_post",
         }
     }
+}
+
+/// How the authorization response reaches the RP.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ResponseMode {
+    /// In the redirect's query string.
+    #[default]
+    Query,
+    /// In a form the browser posts to the redirect URI (OAuth 2.0 Form Post Response Mode).
+    FormPost,
 }
 
 /// How Basic credentials are encoded.
