@@ -11,6 +11,8 @@ use crate::env::BrowserOptions;
 use crate::hosts::Hosts;
 
 const MAX_HOPS: usize = 10;
+/// How long the browser waits for any one page (a scenario's RP timeout must stay below it).
+pub const BROWSER_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// One request the browser made.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -65,7 +67,7 @@ impl Agent {
             .danger_accept_invalid_certs(options.accepts_invalid_certificates)
             .cookie_store(!options.drops_cookies)
             .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(5));
+            .timeout(BROWSER_TIMEOUT);
         for certificate in reqwest::Certificate::from_pem_bundle(ca_pem.as_bytes())? {
             builder = builder.add_root_certificate(certificate);
         }

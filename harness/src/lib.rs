@@ -58,6 +58,7 @@ pub mod redact;
 pub mod rp;
 pub mod rp_profile;
 pub mod scenario;
+mod scenario_checks;
 mod secrets;
 mod serve;
 mod task;

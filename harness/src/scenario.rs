@@ -141,20 +141,24 @@ pub enum ScenarioError {
     Duplicate { id: String, first: PathBuf, second: PathBuf },
     #[error("no scenario with id `{0}`")]
     Unknown(String),
+    #[error("scenario file {} is {size} bytes, more than the limit of {limit} bytes", path.display())]
+    TooLarge { path: PathBuf, size: u64, limit: u64 },
+    #[error("scenario file {} ends in `.{extension}`, not `.toml`: rename it (scenario files end in lowercase `.toml`)", path.display())]
+    Extension { path: PathBuf, extension: String },
+    #[error("invalid scenario file {} at line {line}, column {column}: field `{field}`: {message}", path.display())]
+    Field { path: PathBuf, line: usize, column: usize, field: String, message: String },
 }
 
 impl Scenario {
     /// Reads and checks one scenario file.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-        let text =
-            std::fs::read_to_string(path).map_err(|source| ScenarioError::Read { path: path.to_owned(), source })?;
+        let text = crate::scenario_checks::read(path)?;
         Scenario::parse(path, &text)
     }
 
     /// Parses and checks scenario text; `path` names it in errors.
     pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
-        let scenario: Scenario = toml::from_str(text)
-            .map_err(|source| ScenarioError::Parse { path: path.to_owned(), source: Box::new(source) })?;
+        let scenario = crate::scenario_checks::deserialize(path, text)?;
         let invalid = |field: &str, message: &str| ScenarioError::Invalid {
             path: path.to_owned(),
             field: field.to_owned(),
@@ -192,6 +196,7 @@ impl Scenario {
         if let Err((field, message)) = scenario.setup.rp.check() {
             return Err(invalid(&format!("setup.rp.{field}"), &message));
         }
+        crate::scenario_checks::check(path, text, &scenario)?;
         Ok(scenario)
     }
 
@@ -300,7 +305,7 @@ fn collect_toml(dir: &Path, paths: &mut Vec<PathBuf>) -> Result<(), ScenarioErro
     for path in entries.filter_map(|entry| entry.ok().map(|e| e.path())) {
         if path.is_dir() {
             collect_toml(&path, paths)?;
-        } else if path.extension().is_some_and(|ext| ext == "toml") {
+        } else if crate::scenario_checks::is_scenario_file(&path)? {
             paths.push(path);
         }
     }
