@@ -29,6 +29,8 @@ pub enum EnvError {
     Rp(#[source] RpError),
     #[error("building the user agent failed")]
     Agent(#[source] reqwest::Error),
+    #[error("registering the RP's redirect URI at the IdP failed")]
+    RedirectUri(#[source] crate::idp::InvalidRedirectUri),
     #[error(
         "the RP image {0} runs only on the containers backend: use start_in_containers (cargo feature `containers`)"
     )]
@@ -115,7 +117,7 @@ impl EnvBuilder {
         crate::secrets::register_idp(idp.setup());
         crate::secrets::register_rp(&settings);
         let rp = self.launcher.launch(settings).await.map_err(|e| EnvError::Rp(RpError::from_launch(e)))?;
-        idp.register_redirect_uri(&rp.redirect_uri());
+        idp.register_redirect_uri(&rp.redirect_uri()).map_err(EnvError::RedirectUri)?;
         let agent = Agent::new(&hosts, &trusted_upstream, &self.browser).map_err(EnvError::Agent)?;
         Ok(SsoEnv { idp, proxy, rp, hosts, agent, callbacks: Default::default() })
     }

@@ -97,6 +97,8 @@ pub enum PartyError {
     Proxy(#[source] std::io::Error),
     #[error("starting the RP failed")]
     Rp(#[source] RpError),
+    #[error("registering a redirect URI failed")]
+    RedirectUri(#[source] crate::idp::InvalidRedirectUri),
     #[error("serving the records endpoint failed")]
     Admin(#[source] std::io::Error),
     #[error("reading the RP settings file named by SSO_SETTINGS_FILE failed")]
@@ -138,7 +140,7 @@ pub async fn serve(config: PartyConfig) -> Result<(), PartyError> {
             crate::secrets::register_idp(&config);
             let idp = Idp::serve(config, any(IDP_PORT), &cert, ca_pem).await.map_err(PartyError::Idp)?;
             for uri in &redirect_uris {
-                idp.register_redirect_uri(uri);
+                idp.register_redirect_uri(uri).map_err(PartyError::RedirectUri)?;
             }
             std::sync::Arc::new(move || Records {
                 lines: idp.log().lines(),

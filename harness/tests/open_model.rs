@@ -28,7 +28,7 @@ fn idp_setup(toml_text: &str) -> IdpSetup {
 
 /// The authorization redirect's query.
 async fn authorize(idp: &Idp, http: &reqwest::Client, extra: &[(&str, &str)]) -> HashMap<String, String> {
-    idp.register_redirect_uri(REDIRECT);
+    idp.register_redirect_uri(REDIRECT).expect("a valid redirect URI");
     let mut query = vec![
         ("response_type", "code"),
         ("client_id", "sso-repro-rp"),
@@ -422,7 +422,7 @@ mod the_client_registration {
     async fn only_the_registered_redirect_uris_are_accepted(ca: Ca) {
         let setup = idp_setup(r#"client = { redirect_uris = ["https://rp.sso.test/callback"] }"#);
         let idp = Idp::start(setup, &ca).await.unwrap();
-        idp.register_redirect_uri(REDIRECT);
+        idp.register_redirect_uri(REDIRECT).expect("a valid redirect URI");
 
         let response = client(&idp)
             .get(format!("{}/authorize", idp.issuer()))

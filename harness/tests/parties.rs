@@ -170,7 +170,7 @@ mod the_idp {
 
     /// Runs the authorization step and returns the code from the redirect.
     async fn authorize(idp: &Idp, http: &reqwest::Client, extra: &[(&str, &str)]) -> String {
-        idp.register_redirect_uri(REDIRECT);
+        idp.register_redirect_uri(REDIRECT).expect("a valid redirect URI");
         let mut query = vec![
             ("response_type", "code"),
             ("client_id", "sso-repro-rp"),

@@ -185,12 +185,21 @@ impl Idp {
 
     /// Registers the RP's redirect URI for the client, as an administrator does in the IdP's
     /// console — or, when `[setup.idp.client] redirect_uris` is given, exactly those.
-    pub fn register_redirect_uri(&self, rp_redirect_uri: &str) {
+    ///
+    /// The URI must be an absolute URL without a fragment (RFC 6749 §3.1.2); anything else is
+    /// refused, as an IdP's console refuses it.
+    pub fn register_redirect_uri(&self, rp_redirect_uri: &str) -> Result<(), InvalidRedirectUri> {
+        let invalid = |source| InvalidRedirectUri { uri: rp_redirect_uri.to_owned(), source };
+        let parsed = Url::parse(rp_redirect_uri).map_err(|e| invalid(Some(e)))?;
+        if parsed.fragment().is_some() || parsed.cannot_be_a_base() {
+            return Err(invalid(None));
+        }
         let registered = match &self.state.setup.client.redirect_uris {
             None => vec![rp_redirect_uri.to_owned()],
             Some(uris) => uris.iter().map(|uri| uri.replace("{{rp_redirect_uri}}", rp_redirect_uri)).collect(),
         };
         self.state.redirect_uris.lock().expect("idp lock").extend(registered);
+        Ok(())
     }
 
     /// Every request the IdP answered, oldest first.
@@ -231,6 +240,15 @@ async fn probe(backend: SocketAddr) -> std::io::Result<()> {
             Err(std::io::Error::new(std::io::ErrorKind::TimedOut, format!("no answer within {BACKEND_READY_WITHIN:?}")))
         }
     }
+}
+
+/// A redirect URI that cannot be registered.
+#[derive(Debug, thiserror::Error)]
+#[error("the redirect URI `{uri}` is not an absolute URL without a fragment (RFC 6749 §3.1.2)")]
+pub struct InvalidRedirectUri {
+    pub uri: String,
+    #[source]
+    source: Option<url::ParseError>,
 }
 
 /// The IdP's clock: the machine's, moved by `offset_secs`.
