@@ -65,6 +65,10 @@ pub enum ContainersError {
     NoEngine { host: String, source: Box<dyn std::error::Error + Send + Sync> },
     #[error("building the static sso-party binary failed (`{command}`)\n{output}")]
     Build { command: String, output: String },
+    #[error("running `{command}` failed")]
+    BuildCommand { command: String, source: std::io::Error },
+    #[error("reading the sso-party binary {} failed", path.display())]
+    ReadBinary { path: std::path::PathBuf, source: std::io::Error },
     #[error("building the sso-party image failed")]
     Image(#[source] testcontainers::TestcontainersError),
     #[error("starting the {party} container failed")]
@@ -241,7 +245,7 @@ pub async fn party_binary() -> Result<&'static PathBuf, ContainersError> {
             let output = command
                 .output()
                 .await
-                .map_err(|e| ContainersError::Build { command: described.clone(), output: e.to_string() })?;
+                .map_err(|source| ContainersError::BuildCommand { command: described.clone(), source })?;
             if !output.status.success() {
                 let output = String::from_utf8_lossy(&output.stderr)
                     .lines()
@@ -268,8 +272,8 @@ async fn party_image() -> Result<&'static GenericImage, ContainersError> {
 /// Builds `sso-repro-party:<hash of binary>` `FROM scratch` with `binary` as its entrypoint, unless
 /// an image with that tag exists (then this costs one engine round trip).
 pub async fn build_party_image(binary: &Path) -> Result<GenericImage, ContainersError> {
-    let bytes = std::fs::read(binary)
-        .map_err(|e| ContainersError::Build { command: format!("read {}", binary.display()), output: e.to_string() })?;
+    let bytes =
+        std::fs::read(binary).map_err(|source| ContainersError::ReadBinary { path: binary.to_owned(), source })?;
     let tag: String = Sha256::digest(&bytes).iter().take(8).map(|b| format!("{b:02x}")).collect();
     GenericBuildableImage::new(IMAGE, &tag)
         .with_dockerfile_string("FROM scratch\nCOPY sso-party /sso-party\nENTRYPOINT [\"/sso-party\"]\n")

@@ -99,10 +99,8 @@ impl reqwest::dns::Resolve for Hosts {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let hosts = self.clone();
         Box::pin(async move {
-            let ip = Hosts::resolve(&hosts, name.as_str()).await.map_err(|error| match error.into_inner() {
-                Some(inner) => inner,
-                None => Box::new(std::io::Error::other("name resolution failed")),
-            })?;
+            // The error itself, kind and cause kept (an OS error has no inner error to unwrap).
+            let ip = Hosts::resolve(&hosts, name.as_str()).await.map_err(Box::new)?;
             Ok(Box::new(std::iter::once(SocketAddr::new(ip, 0))) as reqwest::dns::Addrs)
         })
     }
