@@ -16,6 +16,7 @@ pub const BROWSER_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// One request the browser made.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Hop {
     pub method: String,
     /// The URL, secrets redacted.
@@ -25,6 +26,7 @@ pub struct Hop {
 
 /// What the browser went through.
 #[derive(Clone, Debug, Default, Serialize)]
+#[non_exhaustive]
 pub struct Journey {
     pub hops: Vec<Hop>,
     /// The body of the last page.

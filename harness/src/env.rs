@@ -181,6 +181,7 @@ pub struct RpImage {
 /// How the browser behaves.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct BrowserOptions {
     /// The browser does not send the RP's session cookie back (a SameSite or domain problem).
     #[serde(default)]
@@ -236,6 +237,7 @@ impl SsoEnv {
 
 /// What happened during one sign-in, as each party recorded it.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Outcome {
     pub journey: Journey,
     /// The RP's failure, if the sign-in failed at the RP.

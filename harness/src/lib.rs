@@ -43,6 +43,7 @@ pub mod containers;
 pub mod diagnose;
 pub mod docs;
 pub mod env;
+#[cfg(feature = "fixtures")]
 pub mod fixtures;
 pub mod hosts;
 pub mod idp;

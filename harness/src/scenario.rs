@@ -314,6 +314,7 @@ fn collect_toml(dir: &Path, paths: &mut Vec<PathBuf>) -> Result<(), ScenarioErro
 
 /// A difference between the documented and the observed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Mismatch {
     pub field: &'static str,
     pub expected: String,
@@ -328,6 +329,7 @@ impl std::fmt::Display for Mismatch {
 
 /// One played scenario.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct Run {
     pub outcome: Outcome,
     pub mismatches: Vec<Mismatch>,

@@ -68,6 +68,7 @@ pub enum IdpError {
 
 /// One request the IdP answered.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct IdpRequest {
     /// The HTTP method, e.g. `POST`.
     pub method: String,
