@@ -6,7 +6,6 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use sso_harness::containers::bollard::query_parameters::{ListImagesOptions, RemoveImageOptions};
 use sso_harness::containers::{build_party_image, ours, party_binary, ContainerBackend};
 use sso_harness::{Scenario, SsoEnv};
 
@@ -32,13 +31,7 @@ fn main() {
         let docker = backend.docker();
 
         // Cold: remove every sso-repro-party image, then build.
-        let filters = std::collections::HashMap::from([("reference".to_owned(), vec!["sso-repro-party".to_owned()])]);
-        let images =
-            docker.list_images(Some(ListImagesOptions { filters: Some(filters), ..Default::default() })).await.unwrap();
-        for image in images {
-            let options = RemoveImageOptions { force: true, ..Default::default() };
-            docker.remove_image(&image.id, Some(options), None).await.unwrap();
-        }
+        backend.remove_party_images().await.unwrap();
         let started = Instant::now();
         let _image = build_party_image(binary).await.unwrap();
         let cold = started.elapsed();

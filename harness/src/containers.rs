@@ -40,9 +40,6 @@ use crate::party::{PartyConfig, Records, ADMIN_PORT, CONFIG_VAR, GATEWAY_PORT, P
 use crate::scenario::{Run, Scenario};
 use crate::tls::{Ca, TlsError};
 
-/// The Docker API client crate this backend uses (re-exported for leak checks and the like).
-pub use testcontainers::bollard;
-
 /// The label every container and network of ours carries.
 pub const LABEL: &str = "org.sso-repro";
 const OWNER_LABEL: &str = "org.sso-repro.owner";
@@ -122,6 +119,20 @@ impl ContainerBackend {
     /// The engine client (for leak checks and the like).
     pub fn docker(&self) -> &Docker {
         &self.docker
+    }
+
+    /// Removes every `sso-repro-party` image from the engine (the next run builds it cold); how
+    /// many were removed.
+    pub async fn remove_party_images(&self) -> Result<usize, ContainersError> {
+        use testcontainers::bollard::query_parameters::{ListImagesOptions, RemoveImageOptions};
+        let filters = std::collections::HashMap::from([("reference".to_owned(), vec![IMAGE.to_owned()])]);
+        let options = ListImagesOptions { filters: Some(filters), ..Default::default() };
+        let images = self.docker.list_images(Some(options)).await.map_err(docker_error("list images"))?;
+        for image in &images {
+            let options = RemoveImageOptions { force: true, ..Default::default() };
+            self.docker.remove_image(&image.id, Some(options), None).await.map_err(docker_error("remove an image"))?;
+        }
+        Ok(images.len())
     }
 }
 
