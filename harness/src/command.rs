@@ -42,7 +42,8 @@ use url::Url;
 use crate::chain::ErrorChain;
 use crate::hosts::RP_HOST;
 use crate::logchain::LogFormat;
-pub use crate::rp::contract::{print_verdicts, READY_PREFIX, SIGNED_IN, SIGN_IN_FAILED};
+pub(crate) use crate::rp::contract::print_verdicts;
+pub use crate::rp::contract::{READY_PREFIX, SIGNED_IN, SIGN_IN_FAILED};
 use crate::rp::{LaunchRp, Launching, RpError, RpSettings, RunningRp};
 use crate::task::Task;
 
@@ -286,17 +287,17 @@ impl RunningCommandRp {
 }
 
 /// How many callbacks an RP has given its verdict on.
-pub fn verdicts(lines: &[String]) -> usize {
+pub(crate) fn verdicts(lines: &[String]) -> usize {
     lines.iter().filter(|l| l.trim() == SIGNED_IN || l.trim() == SIGN_IN_FAILED).count()
 }
 
 /// One chain per `sign-in failed` verdict, read from the lines printed since the verdict before.
-pub fn failures_from_lines(lines: &[String]) -> Vec<ErrorChain> {
+pub(crate) fn failures_from_lines(lines: &[String]) -> Vec<ErrorChain> {
     failures_in_format(lines, &LogFormat::default())
 }
 
 /// [`failures_from_lines`] for a program whose error lines are marked as `format` says.
-pub fn failures_in_format(lines: &[String], format: &LogFormat) -> Vec<ErrorChain> {
+pub(crate) fn failures_in_format(lines: &[String], format: &LogFormat) -> Vec<ErrorChain> {
     let mut failures = Vec::new();
     let mut since: Vec<&String> = Vec::new();
     for line in lines {
@@ -318,7 +319,7 @@ pub fn failures_in_format(lines: &[String], format: &LogFormat) -> Vec<ErrorChai
 }
 
 /// An RP's lines without stack frames (indented lines) and without its readiness line.
-pub fn log_without_frames(lines: Vec<String>) -> Vec<String> {
+pub(crate) fn log_without_frames(lines: Vec<String>) -> Vec<String> {
     let frame = |l: &String| l.starts_with([' ', '\t']) || l.starts_with(READY_PREFIX) || l.trim().is_empty();
     lines.into_iter().filter(|l| !frame(l)).collect()
 }

@@ -53,6 +53,7 @@ mod leftovers;
 pub mod log;
 pub mod logchain;
 pub mod oauth;
+#[doc(hidden)] // the entry of the sso-party binary (a crate of its own), not an API
 pub mod party;
 pub mod proxy;
 pub mod redact;

@@ -13,7 +13,7 @@ pub const LOG_CAPACITY: usize = 10_000;
 static ECHO: OnceLock<&'static str> = OnceLock::new();
 
 /// Prints every line `party` logs to stdout from now on (in the `sso-party` process).
-pub fn echo_to_stdout(party: &'static str) {
+pub(crate) fn echo_to_stdout(party: &'static str) {
     let _ = ECHO.set(party);
 }
 

@@ -68,7 +68,7 @@ impl ServerCert {
 }
 
 /// The crypto provider every TLS party of the harness uses.
-pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+pub(crate) fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 

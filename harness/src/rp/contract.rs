@@ -11,12 +11,12 @@ static PRINT_VERDICTS: std::sync::atomic::AtomicBool = std::sync::atomic::Atomic
 
 /// From now on, the reference RP of this process prints the contract's verdict lines after each
 /// callback (the `sso-party contract-rp` mode).
-pub fn print_verdicts() {
+pub(crate) fn print_verdicts() {
     PRINT_VERDICTS.store(true, std::sync::atomic::Ordering::SeqCst);
 }
 
 /// Prints the verdict on a callback, when [`print_verdicts`] was called.
-pub fn verdict(signed_in: bool) {
+pub(crate) fn verdict(signed_in: bool) {
     if PRINT_VERDICTS.load(std::sync::atomic::Ordering::SeqCst) {
         println!("{}", if signed_in { SIGNED_IN } else { SIGN_IN_FAILED });
     }
