@@ -159,11 +159,8 @@ impl Scenario {
     /// Parses and checks scenario text; `path` names it in errors.
     pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
         let scenario = crate::scenario_checks::deserialize(path, text)?;
-        let invalid = |field: &str, message: &str| ScenarioError::Invalid {
-            path: path.to_owned(),
-            field: field.to_owned(),
-            message: message.to_owned(),
-        };
+        let invalid =
+            |field: &str, message: &str| crate::scenario_checks::invalid(path, text, field, message.to_owned());
         let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
         if scenario.id != stem {
             return Err(invalid(

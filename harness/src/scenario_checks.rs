@@ -225,12 +225,32 @@ fn pointed(path: &Path, text: &str, at: &[Step], message: &str) -> Option<Scenar
     None
 }
 
+/// An error about `field` (`setup.proxy.rules[0].host`), at the line of its key — or, for a field
+/// left out, of the nearest table written — when the text has it.
+pub(crate) fn invalid(path: &Path, text: &str, field: &str, message: String) -> ScenarioError {
+    let mut steps = Vec::new();
+    for part in field.split('.') {
+        let (key, indexes) = part.split_once('[').map_or((part, ""), |(key, rest)| (key, rest));
+        steps.push(Step::Key(key.to_owned()));
+        steps.extend(indexes.split('[').filter_map(|i| i.trim_end_matches(']').parse().ok()).map(Step::Index));
+    }
+    let spans = ImDocument::parse(text).ok();
+    let span = spans.as_ref().and_then(|doc| {
+        (1..=steps.len()).rev().find_map(|len| match get(doc.as_item(), &steps[..len])? {
+            Item::Table(table) if len < steps.len() => table.span(),
+            _ if len == steps.len() => key_span(doc, &steps),
+            _ => None,
+        })
+    });
+    match span {
+        Some(span) => field_error(path, text, span, field.to_owned(), message),
+        None => ScenarioError::Invalid { path: path.to_owned(), field: field.to_owned(), message },
+    }
+}
+
 /// What the types cannot say: the wrapper is a stage, rule hosts are parties, waits end in time.
 pub(crate) fn check(path: &Path, text: &str, scenario: &Scenario) -> Result<(), ScenarioError> {
-    let at = |field: &[Step], message: String| match ImDocument::parse(text).ok().and_then(|d| key_span(&d, field)) {
-        Some(span) => field_error(path, text, span, field_name(field), message),
-        None => ScenarioError::Invalid { path: path.to_owned(), field: field_name(field), message },
-    };
+    let at = |field: &[Step], message: String| invalid(path, text, &field_name(field), message);
     let key = |k: &str| Step::Key(k.to_owned());
     if let Some(wrapper) = &scenario.expect.wrapper {
         let stages: Vec<String> = Stage::ALL.iter().map(Stage::to_string).collect();
@@ -351,6 +371,15 @@ root_cause = "invalid-client"
     fn a_table_for_a_list_of_tables_says_which_form_is_expected() {
         let error = error_for(&format!("{VALID}[setup.proxy.rules]\nhost = \"idp.sso.test\"\naction = \"deny\"\n"));
         assert_mentions(&error, &["line 12", "field `setup.proxy.rules`", "write `[[setup.proxy.rules]]` for each"]);
+    }
+
+    #[test]
+    fn a_contradiction_or_a_missing_field_is_pointed_at_too() {
+        let error = error_for(&format!("{VALID}[setup.rp]\nuse_proxy = false\nno_proxy = \"idp.sso.test\"\n"));
+        assert_mentions(&error, &["line 14, column 1", "field `setup.rp.no_proxy`", "has no effect"]);
+        // A required field left out: the table it belongs in.
+        let error = error_for(&VALID.replace("wrapper = \"exchanging authorization tokens failed\"\n", ""));
+        assert_mentions(&error, &["line 8, column 1", "field `expect.wrapper`", "required"]);
     }
 
     #[test]
