@@ -7,6 +7,7 @@ use url::Url;
 /// How a client authenticates at the token endpoint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ClientAuthMethod {
     /// HTTP Basic with the url-encoded client id and secret (RFC 6749 §2.3.1).
     ClientSecretBasic,

@@ -14,6 +14,7 @@ use super::template::{check_json, Context, Values};
 /// The named forgeries (shorthands for an [`IdTokenSpec`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum IdTokenFault {
     /// A correct ID token.
     #[default]

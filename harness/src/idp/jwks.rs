@@ -7,6 +7,7 @@ use super::keys::KeyName;
 /// The named JWKS setups (shorthands for a [`JwksSpec`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum JwksFault {
     /// The signing key.
     #[default]

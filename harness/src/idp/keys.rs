@@ -7,6 +7,7 @@ use crate::keys::{ec_key, idp_key, other_key, Signer};
 /// A signing key of the IdP.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum KeyName {
     /// RS256, kid `sso-repro-test-1`: the key the JWKS publishes by default.
     #[default]

@@ -74,6 +74,7 @@ pub enum BasicDecoding {
 /// Every reason the IdP refuses a request to its authorization or token endpoint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Refusal {
     /// The token request carries neither Basic credentials nor a `client_secret`.
     NoAuthentication,

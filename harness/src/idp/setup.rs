@@ -14,6 +14,7 @@ use super::template::{check_str, Context};
 /// Where the IdP says its token endpoint is.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum TokenEndpoint {
     /// Served by the IdP, on its own port.
     #[default]
@@ -32,6 +33,7 @@ pub enum TokenEndpoint {
 /// The named token answers (shorthands for a [`ResponseSpec`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum TokenResponse {
     /// The usual token response: `access_token`, `id_token`, `token_type`, `expires_in`.
     #[default]
@@ -66,6 +68,7 @@ impl TokenResponse {
 /// The certificate the IdP presents.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum IdpTls {
     /// Issued by the environment's CA, which the RP trusts.
     #[default]

@@ -159,6 +159,7 @@ impl RpSetup {
 /// How the RP authenticates at the token endpoint.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum RpAuthMethod {
     /// The credentials in an `Authorization: Basic` header.
     #[default]
@@ -217,6 +218,7 @@ pub enum Metadata {
 /// A CA an RP can be told to trust besides the environment's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum TrustAnchor {
     /// Whatever CA issued the IdP's certificate (with `tls = other-ca`: the other CA).
     IdpIssuer,
