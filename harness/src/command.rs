@@ -292,6 +292,7 @@ pub(crate) fn verdicts(lines: &[String]) -> usize {
 }
 
 /// One chain per `sign-in failed` verdict, read from the lines printed since the verdict before.
+#[cfg(any(feature = "containers", test))]
 pub(crate) fn failures_from_lines(lines: &[String]) -> Vec<ErrorChain> {
     failures_in_format(lines, &LogFormat::default())
 }

@@ -302,7 +302,7 @@ fn collect_toml(dir: &Path, paths: &mut Vec<PathBuf>) -> Result<(), ScenarioErro
     for path in entries.filter_map(|entry| entry.ok().map(|e| e.path())) {
         if path.is_dir() {
             collect_toml(&path, paths)?;
-        } else if crate::scenario_checks::is_scenario_file(&path)? {
+        } else if crate::scenario_checks::is_scenario_file(&path) {
             paths.push(path);
         }
     }

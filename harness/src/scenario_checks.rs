@@ -1,8 +1,8 @@
 //! Checks of a scenario file beyond its types, and errors that point at the field at fault.
 //!
 //! - [`read`]: a file above [`MAX_FILE_BYTES`] is refused before it is read whole.
-//! - [`is_scenario_file`]: `x.TOML` (the extension in any case but lowercase) is refused, not skipped
-//!   — the test suite's `scenarios/**/*.toml` would skip it on a case-sensitive file system.
+//! - [`is_scenario_file`]: folder walks take `.toml` in any case, and [`read`] refuses `x.TOML` (not
+//!   skipped: the test suite's `scenarios/**/*.toml` would skip it on a case-sensitive file system).
 //! - [`deserialize`]: serde's field path (`serde_path_to_error`) and toml_edit's spans turn a table's
 //!   own check (a proxy rule's `status` on `action = "hang"`) into an error at the key whose removal
 //!   makes the table valid, and `[[story]]` for `[story]` (or the reverse) into an error that says
@@ -28,8 +28,10 @@ pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
 /// The host names a proxy rule can name: the parties of an environment.
 const PARTY_HOSTS: [&str; 5] = [IDP_NAMES[0], IDP_NAMES[1], IDP_NAMES[2], RP_HOST, PROXY_HOST];
 
-/// A scenario file's text, refused above [`MAX_FILE_BYTES`] (also when the file grows while read).
+/// A scenario file's text, refused above [`MAX_FILE_BYTES`] (also when the file grows while read) or
+/// when its extension is `.toml` in another case.
 pub(crate) fn read(path: &Path) -> Result<String, ScenarioError> {
+    check_extension(path)?;
     let read_error = |source| ScenarioError::Read { path: path.to_owned(), source };
     let too_large = |size| ScenarioError::TooLarge { path: path.to_owned(), size, limit: MAX_FILE_BYTES };
     let file = std::fs::File::open(path).map_err(read_error)?;
@@ -45,15 +47,20 @@ pub(crate) fn read(path: &Path) -> Result<String, ScenarioError> {
     String::from_utf8(bytes).map_err(|e| read_error(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))
 }
 
-/// Whether a file found in a scenario folder is a scenario file: `.toml`; `.TOML`, `.Toml`, … are
-/// refused with the rename that fixes them.
-pub(crate) fn is_scenario_file(path: &Path) -> Result<bool, ScenarioError> {
+/// Whether a file found in a scenario folder is meant as a scenario file: `.toml` in any case, so
+/// that [`read`] refuses `x.TOML` rather than the folder walk skipping it.
+pub(crate) fn is_scenario_file(path: &Path) -> bool {
+    path.extension().and_then(|ext| ext.to_str()).is_some_and(|ext| ext.eq_ignore_ascii_case("toml"))
+}
+
+/// `.TOML`, `.Toml`, … are refused with the rename that fixes them (ids equal lowercase file names,
+/// and the test suite's `scenarios/**/*.toml` would skip them on a case-sensitive file system).
+fn check_extension(path: &Path) -> Result<(), ScenarioError> {
     match path.extension().and_then(|ext| ext.to_str()) {
-        Some("toml") => Ok(true),
-        Some(ext) if ext.eq_ignore_ascii_case("toml") => {
+        Some(ext) if ext != "toml" && ext.eq_ignore_ascii_case("toml") => {
             Err(ScenarioError::Extension { path: path.to_owned(), extension: ext.to_owned() })
         }
-        _ => Ok(false),
+        _ => Ok(()),
     }
 }
 
@@ -445,6 +452,10 @@ root_cause = "invalid-client"
         std::fs::write(dir.0.join("README.md"), "not a scenario").unwrap();
         let error = ErrorChain::from_error(&Scenario::load_dir(&dir.0).unwrap_err()).to_string();
         assert_mentions(&error, &["tls/y.TOML", "ends in `.TOML`", "rename it", "lowercase `.toml`"]);
+        // The CLI's loader reports it beside the files that load.
+        let loaded = crate::catalog::load_paths(&[&dir.0]);
+        assert_eq!((loaded.scenarios.len(), loaded.errors.len()), (1, 1), "{:?}", loaded.errors);
+        assert_mentions(&loaded.errors[0].to_string(), &["tls/y.TOML", "rename it"]);
 
         std::fs::rename(dir.0.join("tls/y.TOML"), dir.0.join("tls/y.toml")).unwrap();
         assert_eq!(Scenario::load_dir(&dir.0).unwrap().len(), 2);
