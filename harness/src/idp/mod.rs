@@ -247,6 +247,7 @@ async fn probe(backend: SocketAddr) -> std::io::Result<()> {
 #[derive(Debug, thiserror::Error)]
 #[error("the redirect URI `{uri}` is not an absolute URL without a fragment (RFC 6749 §3.1.2)")]
 pub struct InvalidRedirectUri {
+    /// The URI as given.
     pub uri: String,
     #[source]
     source: Option<url::ParseError>,
