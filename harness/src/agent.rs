@@ -13,6 +13,8 @@ use crate::hosts::Hosts;
 const MAX_HOPS: usize = 10;
 /// How long the browser waits for any one page (a scenario's RP timeout must stay below it).
 pub const BROWSER_TIMEOUT: Duration = Duration::from_secs(5);
+/// How many forms the browser fills in during one sign-in.
+const MAX_FORMS: usize = 3;
 
 /// One request the browser made.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -46,19 +48,21 @@ impl Journey {
 #[derive(Clone, Debug)]
 pub struct Agent {
     http: reqwest::Client,
+    /// How to fill in a provider's login page (none: a page ends the journey).
+    login_form: Option<crate::login_form::LoginForm>,
 }
 
 impl Agent {
     pub fn new(hosts: &Hosts, ca_pem: &str, options: &BrowserOptions) -> reqwest::Result<Agent> {
         let http = Agent::builder(ca_pem, options)?.dns_resolver(Arc::new(hosts.clone())).no_proxy().build()?;
-        Ok(Agent { http })
+        Ok(Agent { http, login_form: options.login_form.clone() })
     }
 
     /// A browser that reaches every party through the HTTP proxy at `proxy` (the containers
     /// backend's gateway into the private networks); the proxy resolves the names.
     pub fn via_proxy(proxy: &Url, ca_pem: &str, options: &BrowserOptions) -> reqwest::Result<Agent> {
         let http = Agent::builder(ca_pem, options)?.proxy(reqwest::Proxy::all(proxy.as_str())?).build()?;
-        Ok(Agent { http })
+        Ok(Agent { http, login_form: options.login_form.clone() })
     }
 
     /// Trusts every CA in `ca_pem`, keeps cookies (unless told not to), follows no redirect itself.
@@ -81,12 +85,28 @@ impl Agent {
         &self.http
     }
 
-    /// Opens `start` and follows redirects until a page answers (at most ten hops).
+    /// Opens `start` and follows redirects until a page answers (at most ten hops); a page with a
+    /// form that fits the browser's login data is filled in and submitted (at most three times).
     pub async fn sign_in(&self, start: Url) -> Journey {
         let mut journey = Journey::default();
         let mut next = start;
+        let mut submission: Option<crate::login_form::Submission> = None;
+        let mut forms = 0;
         for _ in 0..MAX_HOPS {
-            let response = match self.http.get(next.clone()).send().await {
+            let (method, request) = match submission.take() {
+                Some(form) if form.method == "GET" => {
+                    let mut url = form.url.clone();
+                    url.query_pairs_mut().clear().extend_pairs(&form.fields);
+                    next = url;
+                    ("GET", self.http.get(next.clone()))
+                }
+                Some(form) => {
+                    next = form.url.clone();
+                    ("POST", self.http.post(form.url).form(&form.fields))
+                }
+                None => ("GET", self.http.get(next.clone())),
+            };
+            let response = match request.send().await {
                 Ok(response) => response,
                 Err(error) => {
                     journey.error =
@@ -97,7 +117,7 @@ impl Agent {
             let status = response.status();
             register_given_secrets(&response);
             journey.hops.push(Hop {
-                method: "GET".to_owned(),
+                method: method.to_owned(),
                 url: crate::redact::secrets(next.as_str()),
                 status: status.as_u16(),
             });
@@ -112,7 +132,14 @@ impl Agent {
                 },
                 _ => {
                     journey.body = response.text().await.unwrap_or_default();
-                    return journey;
+                    let form = self.login_form.as_ref().filter(|_| status.is_success() && forms < MAX_FORMS);
+                    match form.and_then(|form| form.fill(&next, &journey.body)) {
+                        Some(filled) => {
+                            forms += 1;
+                            submission = Some(filled);
+                        }
+                        None => return journey,
+                    }
                 }
             }
         }

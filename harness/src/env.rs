@@ -31,6 +31,8 @@ pub enum EnvError {
     Agent(#[source] reqwest::Error),
     #[error("registering the RP's redirect URI at the IdP failed")]
     RedirectUri(#[source] crate::idp::InvalidRedirectUri),
+    #[error("using an external party failed")]
+    External(#[source] crate::external::ExternalError),
     #[error(
         "the RP image {0} runs only on the containers backend: use start_in_containers (cargo feature `containers`)"
     )]
@@ -45,6 +47,8 @@ pub struct EnvBuilder {
     pub(crate) rp: RpSetup,
     pub(crate) browser: BrowserOptions,
     pub(crate) rp_image: Option<RpImage>,
+    /// External parties (squid, another proxy, another IdP) and our proxy's persona.
+    pub(crate) external: crate::external::Substitutes,
     launcher: Arc<dyn LaunchRp>,
 }
 
@@ -56,6 +60,7 @@ impl Default for EnvBuilder {
             rp: RpSetup::default(),
             browser: BrowserOptions::default(),
             rp_image: None,
+            external: Default::default(),
             launcher: Arc::new(ReferenceRp),
         }
     }
@@ -101,25 +106,31 @@ impl EnvBuilder {
         if let Some(image) = &self.rp_image {
             return Err(EnvError::ImageNeedsContainers(format!("{}:{}", image.name, image.tag)));
         }
-        let hosts = Hosts::harness();
+        let hosts = self.external.hosts(Hosts::harness());
+        let policy = self.external.policy(self.proxy);
         let ca = Ca::new("sso-repro test CA").map_err(EnvError::Ca)?;
         let idp = Idp::start(self.idp, &ca).await.map_err(EnvError::Idp)?;
         let trusted_upstream = format!("{}{}", ca.pem(), idp.ca_pem());
+        let external = self.external.start(&policy, &hosts, &ca.pem()).await.map_err(EnvError::External)?;
         let listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-        crate::secrets::register_policy(&self.proxy);
-        let proxy = Proxy::bind_trusting(listen, self.proxy, hosts.clone(), &trusted_upstream)
+        crate::secrets::register_policy(&policy);
+        let proxy = Proxy::bind_persona(listen, policy, hosts.clone(), &trusted_upstream, self.external.persona)
             .await
             .map_err(EnvError::Proxy)?;
         let trust =
             Trust { env_ca: ca.pem(), idp_issuer: idp.ca_pem(), proxy_interception: proxy.interception_ca_pem() };
         let rp_hosts = if self.rp.direct_route { hosts.clone() } else { hosts.without(&IDP_NAMES) };
-        let settings = rp_settings(&self.rp, idp.setup(), idp.endpoints(), &trust, proxy.addr().port(), rp_hosts);
+        let mut settings = rp_settings(&self.rp, idp.setup(), idp.endpoints(), &trust, proxy.addr().port(), rp_hosts);
+        external.adjust(&mut settings, &self.rp);
         crate::secrets::register_idp(idp.setup());
         crate::secrets::register_rp(&settings);
         let rp = self.launcher.launch(settings).await.map_err(|e| EnvError::Rp(RpError::from_launch(e)))?;
         idp.register_redirect_uri(&rp.redirect_uri()).map_err(EnvError::RedirectUri)?;
-        let agent = Agent::new(&hosts, &trusted_upstream, &self.browser).map_err(EnvError::Agent)?;
-        Ok(SsoEnv { idp, proxy, rp, hosts, agent, callbacks: Default::default() })
+        let mut browser = self.browser;
+        browser.login_form = browser.login_form.or_else(|| external.login_form());
+        let browser_ca = format!("{trusted_upstream}{}", external.browser_ca());
+        let agent = Agent::new(&hosts, &browser_ca, &browser).map_err(EnvError::Agent)?;
+        Ok(SsoEnv { idp, proxy, rp, hosts, agent, callbacks: Default::default(), external })
     }
 }
 
@@ -190,6 +201,10 @@ pub struct BrowserOptions {
     /// browser is not under test; this lets a sign-in reach the RP's back channel.
     #[serde(default)]
     pub accepts_invalid_certificates: bool,
+    /// How the browser fills in a login or consent page (a real provider's); none: a page that
+    /// answers ends the journey.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_form: Option<crate::login_form::LoginForm>,
 }
 
 /// A running environment; every party stops when it is dropped.
@@ -201,6 +216,8 @@ pub struct SsoEnv {
     agent: Agent,
     /// Callbacks the browser has made so far.
     callbacks: std::sync::atomic::AtomicUsize,
+    /// The external parties in use (squid is stopped with the environment).
+    external: crate::external::InUse,
 }
 
 impl std::fmt::Debug for SsoEnv {
@@ -223,7 +240,7 @@ impl SsoEnv {
         let callbacks = journey.hops.iter().filter(|hop| hop.url.contains("/callback") || refused_login(hop)).count();
         let callbacks = self.callbacks.fetch_add(callbacks, std::sync::atomic::Ordering::SeqCst) + callbacks;
         self.rp.settle(callbacks).await;
-        Outcome {
+        let mut outcome = Outcome {
             journey,
             failure: self.rp.failures().into_iter().nth(failures_before),
             idp_requests: self.idp.requests(),
@@ -231,7 +248,9 @@ impl SsoEnv {
             rp_log: self.rp.log(),
             idp_log: self.idp.log().lines(),
             proxy_log: self.proxy.log().lines(),
-        }
+        };
+        self.external.record(&mut outcome).await;
+        outcome
     }
 }
 

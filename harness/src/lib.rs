@@ -43,6 +43,7 @@ pub mod containers;
 pub mod diagnose;
 pub mod docs;
 pub mod env;
+pub mod external;
 #[cfg(feature = "fixtures")]
 pub mod fixtures;
 pub mod hosts;
@@ -52,6 +53,7 @@ pub mod keys;
 mod leftovers;
 pub mod log;
 pub mod logchain;
+pub mod login_form;
 pub mod oauth;
 #[doc(hidden)] // the entry of the sso-party binary (a crate of its own), not an API
 pub mod party;

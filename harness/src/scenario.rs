@@ -72,6 +72,9 @@ pub struct Setup {
 pub struct ProxySetup {
     #[serde(default)]
     pub rules: Vec<Rule>,
+    /// How our proxy answers refusals: `sso-repro` (default), `squid`, `tinyproxy`.
+    #[serde(default)]
+    pub persona: crate::external::Persona,
 }
 
 /// What must happen.
@@ -221,6 +224,7 @@ impl Scenario {
         SsoEnv::builder()
             .idp(self.setup.idp.clone())
             .proxy_policy(ProxyPolicy { rules: self.setup.proxy.rules.clone() })
+            .persona(self.setup.proxy.persona)
             .rp(self.setup.rp.clone())
             .browser(self.setup.browser.clone())
     }

@@ -11,6 +11,7 @@ use super::policy::{Decision, ProxyPolicy, Reach};
 use super::request::{self, Malformed, Parsed, Request};
 use super::tunnel::{self, Interception, ESTABLISHED};
 use super::ProxyLimits;
+use crate::external::persona::{http_date, Persona, Refusal};
 use crate::hosts::Hosts;
 
 /// What every connection of one proxy shares.
@@ -22,6 +23,9 @@ pub(crate) struct Shared {
     pub(crate) access: AccessLog,
     pub(crate) interception: Interception,
     pub(crate) limits: ProxyLimits,
+    /// How policy refusals and unreachable upstreams are answered (`[setup.proxy] persona`).
+    pub(crate) persona: Persona,
+    pub(crate) port: u16,
 }
 
 /// How reading a head ended without a request.
@@ -35,26 +39,34 @@ enum NoRequest {
 
 impl Shared {
     pub(crate) async fn serve(&self, mut client: TcpStream) {
+        // A persona that keeps the connection alive after a refusal reads the client's next request.
+        while let Some(open) = self.serve_one(client).await {
+            client = open;
+        }
+    }
+
+    /// Serves one request; returns the connection when the persona keeps it open for another.
+    async fn serve_one(&self, mut client: TcpStream) -> Option<TcpStream> {
         let (request, buf) = match self.read_request(&mut client).await {
             Ok(read) => read,
-            Err(NoRequest::Silent) => return,
+            Err(NoRequest::Silent) => return None,
             Err(NoRequest::Timeout(buf)) => {
                 let reason = format!("no complete request head within {:?}", self.limits.head_timeout);
                 self.access.record("-", &request::printable_line(&buf), 408, &reason);
                 let _ = refuse(&mut client, 408, &[]).await;
-                return;
+                return None;
             }
             Err(NoRequest::Malformed(malformed, buf)) => {
                 self.access.record("-", &request::printable_line(&buf), malformed.status(), &malformed.to_string());
                 let _ = refuse(&mut client, malformed.status(), &[]).await;
-                return;
+                return None;
             }
         };
         let method = request::printable(request.method.as_bytes());
         let Some(target) = request.target() else {
             self.access.record(&method, &request::printable(request.target.as_bytes()), 400, "not a proxy request");
             let _ = refuse(&mut client, 400, &[]).await;
-            return;
+            return None;
         };
         let shown = match target.forward_path {
             None => target.authority(),
@@ -64,7 +76,7 @@ impl Shared {
             if !reach.allows(&target.host, target.port) {
                 self.access.record(&method, &shown, 403, "outside the environment");
                 let _ = refuse(&mut client, 403, &[]).await;
-                return;
+                return None;
             }
         }
         match self.policy.decide(&target.host, target.port) {
@@ -72,8 +84,7 @@ impl Shared {
             Decision::Allow => {}
             Decision::Deny { status } => {
                 self.access.record(&method, &shown, *status, "denied by policy");
-                let _ = refuse(&mut client, *status, &[]).await;
-                return;
+                return self.refuse(client, &shown, Refusal::Denied { status: *status }).await;
             }
             Decision::RequireAuth { user, password } => {
                 let presented = request.basic_credentials();
@@ -83,9 +94,8 @@ impl Shared {
                         None => "proxy authentication required",
                     };
                     self.access.record(&method, &shown, 407, reason);
-                    let challenge = [("Proxy-Authenticate", "Basic realm=\"sso-repro proxy\"")];
-                    let _ = refuse(&mut client, 407, &challenge).await;
-                    return;
+                    let refusal = Refusal::AuthRequired { realm: "sso-repro proxy".to_owned() };
+                    return self.refuse(client, &shown, refusal).await;
                 }
             }
             Decision::Hang => {
@@ -97,20 +107,18 @@ impl Shared {
                     while matches!(client.read(&mut sink).await, Ok(n) if n > 0) {}
                 };
                 let _ = tokio::time::timeout(self.limits.hang_limit, drain).await;
-                return;
+                return None;
             }
             Decision::Reset => {
                 self.access.record(&method, &shown, 0, "policy: reset");
                 let _ = client.set_zero_linger();
-                return;
+                return None;
             }
             Decision::Intercept => {
                 let upstream = match self.connect(&client, &target.host, target.port).await {
                     Ok(upstream) => upstream,
                     Err((status, reason)) => {
-                        self.access.record(&method, &shown, status, &reason);
-                        let _ = refuse(&mut client, status, &[]).await;
-                        return;
+                        return self.upstream_failed(client, &method, &shown, status, &reason).await
                     }
                 };
                 self.access.record(&method, &shown, 200, "allowed, TLS intercepted and re-signed by the proxy's CA");
@@ -124,22 +132,50 @@ impl Shared {
                         Ok(Ok(())) => {}
                     }
                 }
-                return;
+                return None;
             }
         }
         let upstream = match self.connect(&client, &target.host, target.port).await {
             Ok(upstream) => upstream,
-            Err((status, reason)) => {
-                self.access.record(&method, &shown, status, &reason);
-                let _ = refuse(&mut client, status, &[]).await;
-                return;
-            }
+            Err((status, reason)) => return self.upstream_failed(client, &method, &shown, status, &reason).await,
         };
         self.access.record(&method, &shown, 200, "allowed");
         let relay = tunnel::relay(client, upstream, &request, target.forward_path.as_deref(), &buf[request.head_len..]);
         if tokio::time::timeout(self.limits.tunnel_limit, relay).await.is_err() {
             tracing::warn!(party = "proxy", "tunnel to {shown} closed after the tunnel limit");
         }
+        None
+    }
+
+    /// An upstream that could not be reached (502 from [`Shared::connect`]) is answered as the
+    /// persona answers it (squid 503, tinyproxy 500); other refusals are ours.
+    async fn upstream_failed(
+        &self,
+        mut client: TcpStream,
+        method: &str,
+        shown: &str,
+        status: u16,
+        reason: &str,
+    ) -> Option<TcpStream> {
+        if status != 502 {
+            self.access.record(method, shown, status, reason);
+            let _ = refuse(&mut client, status, &[]).await;
+            return None;
+        }
+        let refusal = Refusal::UpstreamUnreachable;
+        self.access.record(method, shown, self.persona.status(&refusal), reason);
+        self.refuse(client, shown, refusal).await
+    }
+
+    /// Writes the persona's refusal; returns the connection if the persona keeps it alive.
+    async fn refuse(&self, mut client: TcpStream, target: &str, refusal: Refusal) -> Option<TcpStream> {
+        let response = self.persona.response(&refusal, target, self.port, &http_date());
+        client.write_all(&response).await.ok()?;
+        if self.persona.keeps_alive(&refusal) {
+            return Some(client);
+        }
+        let _ = client.shutdown().await;
+        None
     }
 
     /// Reads until a complete head, a malformed one, or the head timeout.

@@ -23,6 +23,7 @@ use tokio::net::TcpListener;
 pub use access_log::{reason_phrase, ProxyEntry};
 pub use policy::{Decision, ProxyPolicy, Reach, Rule};
 
+use crate::external::persona::Persona;
 use crate::hosts::Hosts;
 use crate::log::PartyLog;
 use crate::serve::AcceptLoop;
@@ -85,6 +86,8 @@ pub struct ProxyConfig {
     /// Where it may connect at all; `None`: anywhere `hosts` resolves.
     pub reach: Option<Reach>,
     pub limits: ProxyLimits,
+    /// How it answers refusals (squid, tinyproxy or ours).
+    pub persona: Persona,
     party: &'static str,
 }
 
@@ -98,6 +101,7 @@ impl ProxyConfig {
             upstream_ca_pem: String::new(),
             reach: None,
             limits: ProxyLimits::default(),
+            persona: Persona::default(),
             party: "proxy",
         }
     }
@@ -114,6 +118,11 @@ impl ProxyConfig {
 
     pub fn trusting(mut self, upstream_ca_pem: &str) -> ProxyConfig {
         self.upstream_ca_pem = upstream_ca_pem.to_owned();
+        self
+    }
+
+    pub fn persona(mut self, persona: Persona) -> ProxyConfig {
+        self.persona = persona;
         self
     }
 }
@@ -149,6 +158,17 @@ impl Proxy {
         Proxy::start_with(ProxyConfig::new(addr, policy, hosts).trusting(upstream_ca_pem)).await
     }
 
+    /// [`Proxy::bind_trusting`], answering refusals the way `persona` does.
+    pub async fn bind_persona(
+        addr: SocketAddr,
+        policy: ProxyPolicy,
+        hosts: Hosts,
+        upstream_ca_pem: &str,
+        persona: Persona,
+    ) -> std::io::Result<Proxy> {
+        Proxy::start_with(ProxyConfig::new(addr, policy, hosts).trusting(upstream_ca_pem).persona(persona)).await
+    }
+
     /// An allow-all proxy for the test's browser into a container network, that reaches only
     /// `reach` (its log is not the scenario's proxy log).
     pub async fn gateway(addr: SocketAddr, hosts: Hosts, reach: Reach) -> std::io::Result<Proxy> {
@@ -172,6 +192,8 @@ impl Proxy {
             access: access.clone(),
             interception,
             limits: config.limits,
+            persona: config.persona,
+            port: addr.port(),
         });
         let refused = access.clone();
         let serve = move |client, _peer| {
