@@ -20,7 +20,7 @@ async fn the_egress_proxy_family_passes_through_real_squid() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let scenarios = Scenario::load_dir(&root.join("scenarios")).unwrap();
     let family: Vec<&Scenario> = scenarios.iter().filter(|s| s.family == "egress-proxy").collect();
-    assert!(family.len() >= 15, "the family shrank: {}", family.len());
+    assert!(family.len() >= 16, "the family shrank: {}", family.len());
     let mut not_applicable = Vec::new();
     for scenario in family {
         let builder = scenario.env_builder().squid();

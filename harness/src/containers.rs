@@ -54,6 +54,8 @@ const IMAGE: &str = "sso-repro-party";
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ContainersError {
+    #[error("{0} run only on the in-process backend (use SsoEnv::builder().start())")]
+    InProcessOnly(String),
     #[error(
         "the containers backend needs a Docker engine, and none answered at {host}: start one, or set \
          DOCKER_HOST to a reachable engine, or run the in-process backend instead (unset SSO_REPRO_BACKEND; \
@@ -476,6 +478,9 @@ impl ContainerBackend {
 impl EnvBuilder {
     /// Starts this environment on the containers backend.
     pub async fn start_in_containers(self, backend: &ContainerBackend) -> Result<ContainerEnv, ContainersError> {
+        if !self.external.in_process_only().is_empty() {
+            return Err(ContainersError::InProcessOnly(self.external.in_process_only().join(" and ")));
+        }
         let id: String = (0..4).map(|_| format!("{:02x}", rand::random::<u8>())).collect();
         let labels = HashMap::from([
             (LABEL.to_owned(), id.clone()),
@@ -508,7 +513,11 @@ impl EnvBuilder {
             ca_pem: idp_issuer_pem.clone(),
             redirect_uris: vec![redirect_uri],
         };
-        let proxy_config = PartyConfig::Proxy { policy: self.proxy.clone(), upstream_ca_pem: trusted_upstream.clone() };
+        let proxy_config = PartyConfig::Proxy {
+            policy: self.proxy.clone(),
+            upstream_ca_pem: trusted_upstream.clone(),
+            persona: self.external.persona,
+        };
         let (idp, proxy) = tokio::join!(
             backend.start_party("idp", IDP_HOST, &idp_net, &idp_config, &labels, None),
             backend.start_party("proxy", PROXY_HOST, &front, &proxy_config, &labels, Some(GATEWAY_PORT)),

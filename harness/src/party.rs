@@ -63,6 +63,9 @@ pub enum PartyConfig {
     Proxy {
         policy: ProxyPolicy,
         upstream_ca_pem: String,
+        /// How it answers refusals.
+        #[serde(default)]
+        persona: crate::external::Persona,
     },
     Rp {
         settings: RpSettings,
@@ -149,10 +152,10 @@ pub async fn serve(config: PartyConfig) -> Result<(), PartyError> {
                 ..Records::default()
             })
         }
-        PartyConfig::Proxy { policy, upstream_ca_pem } => {
+        PartyConfig::Proxy { policy, upstream_ca_pem, persona } => {
             crate::log::echo_to_stdout("proxy");
             crate::secrets::register_policy(&policy);
-            let proxy = Proxy::bind_trusting(any(PROXY_PORT), policy, Hosts::system(), &upstream_ca_pem)
+            let proxy = Proxy::bind_persona(any(PROXY_PORT), policy, Hosts::system(), &upstream_ca_pem, persona)
                 .await
                 .map_err(PartyError::Proxy)?;
             let gateway =

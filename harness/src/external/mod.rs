@@ -99,6 +99,20 @@ impl EnvBuilder {
 }
 
 impl Substitutes {
+    /// The substitutes the containers backend cannot use (squid, an external proxy or IdP).
+    pub fn in_process_only(&self) -> Vec<&'static str> {
+        let mut parties = Vec::new();
+        match self.proxy {
+            ProxyChoice::Ours => {}
+            ProxyChoice::Squid => parties.push("squid"),
+            ProxyChoice::External(_) => parties.push("an external proxy"),
+        }
+        if self.idp.is_some() {
+            parties.push("an external IdP");
+        }
+        parties
+    }
+
     /// The host names of the environment: the harness's, plus a loopback external IdP's; the
     /// system's resolver when the external IdP is elsewhere (then the machine's network is used).
     pub(crate) fn hosts(&self, harness: Hosts) -> Hosts {

@@ -84,6 +84,8 @@ impl Persona {
         let status = self.status(refusal);
         let phrase = self.reason_phrase(status, refusal);
         let challenge = match refusal {
+            // tinyproxy's realm is fixed; squid's is its `auth_param basic realm`.
+            Refusal::AuthRequired { .. } if self == Persona::Tinyproxy => Some("Basic realm=\"Tinyproxy\"".to_owned()),
             Refusal::AuthRequired { realm } => Some(format!("Basic realm=\"{realm}\"")),
             _ => None,
         };
@@ -106,11 +108,20 @@ impl Persona {
             }
             Persona::Squid => {
                 let (error, errno) = squid_error(refusal);
+                // A denial with another status names its page with that status (`503:ERR_ACCESS_DENIED`).
+                let error = match refusal {
+                    Refusal::Denied { status } if *status != 403 => format!("{status}:{error}"),
+                    _ => error.to_owned(),
+                };
+                let heading = match refusal {
+                    Refusal::AuthRequired { .. } => "Cache Access Denied",
+                    _ => "The requested URL could not be retrieved",
+                };
                 let body = format!(
                     "<!DOCTYPE html PUBLIC \"-//W3C//DTD HTML 4.01//EN\" \"http://www.w3.org/TR/html4/strict.dtd\">\n\
                      <html><head>\n<meta http-equiv=\"Content-Type\" content=\"text/html; charset=utf-8\">\n\
-                     <title>ERROR: The requested URL could not be retrieved</title>\n</head><body id={error}>\n\
-                     <div id=\"titles\">\n<h1>ERROR</h1>\n<h2>The requested URL could not be retrieved</h2>\n</div>\n\
+                     <title>ERROR: {heading}</title>\n</head><body id={error}>\n\
+                     <div id=\"titles\">\n<h1>ERROR</h1>\n<h2>{heading}</h2>\n</div>\n\
                      <hr>\n<div id=\"content\">\n<p>The following error was encountered while trying to retrieve \
                      the URL: <a href=\"{target}\">{target}</a></p>\n</div>\n<hr>\n<div id=\"footer\">\n\
                      <p>Generated {date} by {PROXY_NAME} (squid/5.7)</p>\n<!-- {error} -->\n</div>\n</body></html>\n"
@@ -120,24 +131,19 @@ impl Persona {
                 add("Date", date.to_owned());
                 add("Content-Type", "text/html;charset=utf-8".to_owned());
                 add("Content-Length", body.len().to_string());
-                let prefix = match refusal {
-                    Refusal::Denied { status: 403 } | Refusal::AuthRequired { .. } => String::new(),
-                    Refusal::Denied { status } => format!("{status}:"),
-                    _ => String::new(),
-                };
-                add("X-Squid-Error", format!("{prefix}{error} {errno}"));
+                add("X-Squid-Error", format!("{error} {errno}"));
                 add("Vary", "Accept-Language".to_owned());
                 add("Content-Language", "en".to_owned());
                 if let Some(challenge) = challenge {
                     add("Proxy-Authenticate", challenge);
                 }
+                // squid's answer to a failed connect has no cache, Via or Connection headers.
                 if !matches!(refusal, Refusal::UpstreamUnreachable) {
-                    // squid's answer to a failed connect has no cache or Via headers.
                     add("X-Cache", format!("MISS from {PROXY_NAME}"));
                     add("X-Cache-Lookup", format!("NONE from {PROXY_NAME}:{port}"));
                     add("Via", format!("1.1 {PROXY_NAME} (squid/5.7)"));
+                    add("Connection", if keep_alive { "keep-alive" } else { "close" }.to_owned());
                 }
-                add("Connection", if keep_alive { "keep-alive" } else { "close" }.to_owned());
                 ("HTTP/1.1", body)
             }
             Persona::Tinyproxy => {
