@@ -67,3 +67,12 @@ async fn an_unreachable_external_proxy_is_one_clear_error_before_any_sign_in() {
         assert!(message.contains(words), "{words:?} missing from: {message}");
     }
 }
+
+#[test]
+fn an_external_proxy_never_shows_its_password() {
+    let mut proxy =
+        sso_harness::external::ExternalProxy::at("http://svc:hunter2-secret@127.0.0.1:3128".parse().unwrap());
+    proxy.credentials = Some(("svc".to_owned(), "other-secret".to_owned()));
+    let shown = format!("{proxy:?} {}", proxy.shown_url());
+    assert!(!shown.contains("hunter2-secret") && !shown.contains("other-secret"), "{shown}");
+}

@@ -10,7 +10,7 @@ use url::Url;
 
 /// What to type into a provider's form. In a scenario file (`[setup.browser.login_form]`):
 /// `fields = { username = "alice", password = "…" }`, `button = "Sign in"`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoginForm {
     /// Field name → value. The form chosen is the first that has all of them.
@@ -19,6 +19,16 @@ pub struct LoginForm {
     /// The button to press, by its text, `value` or `name` (absent: the form's first submit button).
     #[serde(default)]
     pub button: Option<String>,
+}
+
+impl std::fmt::Debug for LoginForm {
+    /// The field names only: values are often passwords.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginForm")
+            .field("fields", &self.fields.keys().collect::<Vec<_>>())
+            .field("button", &self.button)
+            .finish()
+    }
 }
 
 /// A form ready to send.

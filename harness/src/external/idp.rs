@@ -16,7 +16,7 @@ use crate::oauth::ProviderEndpoints;
 const DISCOVERY_WITHIN: Duration = Duration::from_secs(3);
 
 /// An OpenID provider the harness did not start.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExternalIdp {
     /// The issuer identifier, e.g. `https://login.example.test/realms/corp`.
     pub issuer: Url,
@@ -29,6 +29,17 @@ pub struct ExternalIdp {
     /// How the browser fills in the provider's login or consent page.
     #[serde(default)]
     pub login: Option<LoginForm>,
+}
+
+impl std::fmt::Debug for ExternalIdp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExternalIdp")
+            .field("issuer", &self.issuer.as_str())
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[REDACTED]")
+            .field("login", &self.login)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ExternalIdp {

@@ -248,7 +248,7 @@ impl InUse {
                     outcome.proxy_entries = Vec::new();
                 }
                 None => {
-                    outcome.proxy_log = vec![format!("{name} {}: no access log to read", proxy.proxy.url)];
+                    outcome.proxy_log = vec![format!("{name} {}: no access log to read", proxy.proxy.shown_url())];
                     outcome.proxy_entries = Vec::new();
                 }
             }

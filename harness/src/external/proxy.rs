@@ -17,7 +17,7 @@ pub const PROBE_WITHIN: Duration = Duration::from_secs(2);
 const SETTLE_WITHIN: Duration = Duration::from_secs(2);
 
 /// A forward proxy the harness did not start.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExternalProxy {
     /// `http://host:port`.
     pub url: Url,
@@ -44,7 +44,27 @@ pub enum Settle {
     SquidManager,
 }
 
+impl std::fmt::Debug for ExternalProxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExternalProxy")
+            .field("url", &self.shown_url())
+            .field("user", &self.credentials.as_ref().map(|(user, _)| user))
+            .field("access_log", &self.access_log)
+            .field("settle", &self.settle)
+            .finish()
+    }
+}
+
 impl ExternalProxy {
+    /// The URL with any password in it replaced.
+    pub fn shown_url(&self) -> String {
+        let mut url = self.url.clone();
+        if url.password().is_some() {
+            let _ = url.set_password(Some("[REDACTED]"));
+        }
+        url.to_string()
+    }
+
     /// A proxy at `url` whose log the harness cannot read.
     pub fn at(url: Url) -> ExternalProxy {
         ExternalProxy { url, credentials: None, access_log: None, settle: Settle::Immediately }
@@ -54,7 +74,7 @@ impl ExternalProxy {
     /// error before any sign-in. (No request is sent: it would be a line in the proxy's log. A
     /// connection without a request is none; squid logs it with method `-`, which the reader skips.)
     pub async fn probe(&self, hosts: &Hosts) -> Result<(), ExternalError> {
-        let unreachable = |how: String| ExternalError::ProxyUnreachable { url: self.url.to_string(), how };
+        let unreachable = |how: String| ExternalError::ProxyUnreachable { url: self.shown_url(), how };
         let (Some(host), Some(port)) = (self.url.host_str(), self.url.port_or_known_default()) else {
             return Err(unreachable("the URL has no host and port".to_owned()));
         };
