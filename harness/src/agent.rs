@@ -132,7 +132,18 @@ impl Agent {
                 },
                 _ => {
                     journey.body = response.text().await.unwrap_or_default();
-                    let form = self.login_form.as_ref().filter(|_| status.is_success() && forms < MAX_FORMS);
+                    let posting = status.is_success() && forms < MAX_FORMS;
+                    if let Some(posted) = crate::login_form::auto_post(&next, &journey.body).filter(|_| posting) {
+                        for (name, value) in &posted.fields {
+                            if ["code", "state", "id_token", "access_token"].contains(&name.as_str()) {
+                                crate::redact::register(value);
+                            }
+                        }
+                        forms += 1;
+                        submission = Some(posted);
+                        continue;
+                    }
+                    let form = self.login_form.as_ref().filter(|_| posting);
                     match form.and_then(|form| form.fill(&next, &journey.body)) {
                         Some(filled) => {
                             forms += 1;

@@ -100,6 +100,33 @@ impl LoginForm {
     }
 }
 
+/// The form a page posts by itself when it loads (`<body onload="…submit()">`), as the OAuth 2.0
+/// Form Post Response Mode page does: what a browser running the page's script sends.
+pub fn auto_post(page: &Url, html: &str) -> Option<Submission> {
+    let document = Html::parse_document(html);
+    let body = document.select(&selector("body")).next()?;
+    if !body.value().attr("onload").is_some_and(|script| script.contains("submit()")) {
+        return None;
+    }
+    let form = document.select(&selector("form")).next()?;
+    let fields = form
+        .select(&selector("input"))
+        .filter_map(|input| {
+            let element = input.value();
+            Some((element.attr("name")?.to_owned(), element.attr("value").unwrap_or_default().to_owned()))
+        })
+        .collect();
+    let url = match form.value().attr("action").filter(|a| !a.trim().is_empty()) {
+        Some(action) => page.join(action).ok()?,
+        None => page.clone(),
+    };
+    let method = match form.value().attr("method") {
+        Some(m) if m.eq_ignore_ascii_case("get") => "GET",
+        _ => "POST",
+    };
+    Some(Submission { method: method.to_owned(), url, fields })
+}
+
 fn is_submit(control: &ElementRef<'_>) -> bool {
     let element = control.value();
     let kind = element.attr("type").map(str::to_ascii_lowercase);
@@ -131,6 +158,18 @@ mod tests {
 </form>
 <form method="post"><button type="submit" name="consent" value="deny">Deny</button></form>
 </body></html>"#;
+
+    #[test]
+    fn a_page_that_posts_itself_on_load_is_posted_with_its_hidden_fields() {
+        let page = Url::parse("https://idp.sso.test:1/authorize").unwrap();
+        let html = r#"<html><body onload="javascript:document.forms[0].submit()"><form method="post" action="http://rp.sso.test:2/callback"><input type="hidden" name="code" value="c&amp;1"/><input type="hidden" name="state" value="s"/></form></body></html>"#;
+
+        let submission = auto_post(&page, html).unwrap();
+
+        assert_eq!((submission.method.as_str(), submission.url.as_str()), ("POST", "http://rp.sso.test:2/callback"));
+        assert_eq!(submission.fields, [("code".to_owned(), "c&1".to_owned()), ("state".to_owned(), "s".to_owned())]);
+        assert!(auto_post(&page, PAGE).is_none(), "a page without an onload submit is not posted");
+    }
 
     #[test]
     fn the_form_with_the_fields_is_filled_hidden_fields_kept_and_the_named_button_pressed() {

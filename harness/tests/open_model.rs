@@ -233,6 +233,35 @@ mod answers_as_data {
     }
 }
 
+mod form_post {
+    use super::*;
+
+    #[rstest]
+    #[tokio::test(flavor = "current_thread")]
+    async fn the_authorization_response_is_a_page_that_posts_code_and_state(ca: Ca) {
+        let idp = Idp::start(IdpSetup::default(), &ca).await.unwrap();
+        idp.register_redirect_uri(REDIRECT).unwrap();
+        let query = [
+            ("response_type", "code"),
+            ("client_id", "sso-repro-rp"),
+            ("redirect_uri", REDIRECT),
+            ("scope", "openid"),
+            ("state", "s&1"),
+            ("response_mode", "form_post"),
+        ];
+
+        let response = client(&idp).get(format!("{}/authorize", idp.issuer())).query(&query).send().await.unwrap();
+
+        assert_eq!(response.status(), 200);
+        assert!(response.headers().get("location").is_none());
+        let page = response.text().await.unwrap();
+        assert!(page.contains(r#"<body onload="javascript:document.forms[0].submit()">"#), "{page}");
+        assert!(page.contains(&format!(r#"<form method="post" action="{REDIRECT}">"#)), "{page}");
+        assert!(page.contains(r#"<input type="hidden" name="state" value="s&amp;1"/>"#), "{page}");
+        assert!(page.contains(r#"name="code" value=""#), "{page}");
+    }
+}
+
 mod id_token_as_data {
     use super::*;
 
