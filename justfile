@@ -31,11 +31,15 @@ lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
 
-# Measure start-up, sign-in, catalog times and RSS, side by side with oidc-provider-mock; then the containers backend
-bench:
+# Every figure beside its anchor and the machine: in-process, process against process (oidc-provider-mock,
+# squid), the containers backend, then whole commands (tests, real RPs, a downstream cold build)
+bench *ARGS:
     python3 -m pip install --quiet oidc-provider-mock
+    cargo build --release -p sso-harness --bin sso-party
     cargo bench --bench harness
+    cargo bench --bench fair
     cargo bench --features containers --bench containers
+    benches/walls.sh {{ARGS}}
 
 # Run every scenario on the containers backend too (needs a Docker engine)
 test-containers:

@@ -1,99 +1,70 @@
-//! `cargo bench --bench harness` (or `just bench`): how fast the harness is, as medians.
+//! `cargo bench --bench harness` (or `just bench`): the in-process backend, as medians. Everything
+//! here runs inside this one process (the parties are tasks, not processes); the comparisons with
+//! other software, process against process, are in `benches/fair.rs`.
 //!
-//! Measures: one in-process environment ready (CA, IdP, proxy, RP, agent), one happy-path sign-in
-//! round trip on a ready environment, one failing scenario end to end, the whole catalog, the peak
-//! RSS of a catalog run of the CLI, and — side by side, when it is installed (`pip install
-//! oidc-provider-mock`) — the time from start to the first successful discovery response of the
-//! Python mock provider oidc-provider-mock versus this harness's IdP. Plain `Instant` timing over many
-//! runs; no assertion on the numbers.
+//! Measures: one environment ready (CA, IdP, proxy, RP, agent), one happy-path sign-in on a ready
+//! environment, one failing scenario end to end, the whole catalog one scenario after another and
+//! several scenarios at a time (with the floor: the slowest scenario and the CPU it all needs over the
+//! cores), and the peak memory of a process that runs the catalog at once. Plain `Instant` timing
+//! over a bounded number of runs; no assertion on the numbers.
+
+mod common;
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::{cpu_time, machine, median, ms, peak_rss_mib, row};
 use sso_harness::{Scenario, SsoEnv};
 
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
+/// Set in the child that only runs the catalog at once and reports its own peak memory.
+const CHILD: &str = "SSO_BENCH_CATALOG_CHILD";
+
+fn catalog() -> Vec<Scenario> {
+    Scenario::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")).unwrap()
 }
 
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
-}
-
-fn peak_rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
-}
-
-/// The first 200 from `url`, polled every 5 ms (the other tool offers no readiness signal), bounded.
-async fn first_ok(http: &reqwest::Client, url: &str, limit: Duration) -> Option<Duration> {
+/// The catalog with at most `jobs` scenarios at a time; returns the wall time, each scenario's own
+/// elapsed time, and the ids of those that did not end as documented (overlap must not change that).
+async fn catalog_at_once(catalog: &[Arc<Scenario>], jobs: usize) -> (Duration, Vec<Duration>, Vec<String>) {
     let started = Instant::now();
-    while started.elapsed() < limit {
-        if let Ok(response) = http.get(url).send().await {
-            if response.status() == 200 {
-                return Some(started.elapsed());
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
+    let permits = Arc::new(tokio::sync::Semaphore::new(jobs));
+    let mut tasks = tokio::task::JoinSet::new();
+    for scenario in catalog {
+        let (scenario, permits) = (scenario.clone(), permits.clone());
+        tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await.unwrap();
+            let run = scenario.run().await.unwrap();
+            (run.elapsed, (!run.passed()).then(|| scenario.id.clone()))
+        });
     }
-    None
+    let (elapsed, failed): (Vec<Duration>, Vec<Option<String>>) = tasks.join_all().await.into_iter().unzip();
+    (started.elapsed(), elapsed, failed.into_iter().flatten().collect())
 }
 
-/// oidc-provider-mock from start to its first discovery response (None when it is not installed).
-async fn oidc_provider_mock_ready() -> Option<Duration> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
-    let started = Instant::now();
-    let mut child = tokio::process::Command::new("oidc-provider-mock")
-        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .ok()?;
-    let http = reqwest::Client::builder().no_proxy().timeout(Duration::from_millis(500)).build().ok()?;
-    let url = format!("http://127.0.0.1:{port}/.well-known/openid-configuration");
-    let ready = first_ok(&http, &url, Duration::from_secs(30)).await.map(|_| started.elapsed());
-    let _ = child.kill().await;
-    ready
+/// Scenarios at a time: `SSO_BENCH_JOBS`, else four per core.
+fn jobs() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    std::env::var("SSO_BENCH_JOBS").ok().and_then(|j| j.parse().ok()).unwrap_or(4 * cores)
 }
 
-/// This harness's IdP from start (CA and certificate included) to its first discovery response over TLS.
-async fn our_idp_ready() -> Duration {
-    let started = Instant::now();
-    let ca = sso_harness::Ca::new("bench CA").unwrap();
-    let idp = sso_harness::Idp::start(sso_harness::IdpSetup::default(), &ca).await.unwrap();
-    let http = reqwest::Client::builder()
-        .tls_built_in_root_certs(false)
-        .add_root_certificate(reqwest::Certificate::from_pem(idp.ca_pem().as_bytes()).unwrap())
-        .dns_resolver(std::sync::Arc::new(sso_harness::Hosts::harness()))
-        .no_proxy()
-        .build()
-        .unwrap();
-    let url = format!("{}/.well-known/openid-configuration", idp.issuer());
-    assert_eq!(http.get(&url).send().await.unwrap().status(), 200);
-    started.elapsed()
-}
-
-/// Peak RSS (KiB) of one catalog run of the CLI, measured by /usr/bin/time.
-fn catalog_peak_rss_kib() -> Option<u64> {
-    let output = std::process::Command::new("/usr/bin/time")
-        .args(["-f", "%M", env!("CARGO_BIN_EXE_sso-repro"), "run", "--scenarios"])
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios"))
-        .output()
-        .ok()?;
-    String::from_utf8_lossy(&output.stderr).lines().last()?.trim().parse().ok()
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap()
 }
 
 fn main() {
     // `cargo bench` passes `--bench`; nothing to parse.
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let catalog = Scenario::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")).unwrap();
-    let failing = catalog.iter().find(|s| s.id == "proxy-denies-connect-to-token-endpoint").unwrap();
+    let catalog_scenarios = catalog();
+    let shared: Vec<Arc<Scenario>> = catalog_scenarios.iter().cloned().map(Arc::new).collect();
+    if std::env::var_os(CHILD).is_some() {
+        runtime().block_on(catalog_at_once(&shared, jobs()));
+        println!("{:.1}", peak_rss_mib().unwrap_or(0.0));
+        return;
+    }
+    let failing = catalog_scenarios.iter().find(|s| s.id == "proxy-denies-connect-to-token-endpoint").unwrap();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
 
-    runtime.block_on(async {
+    runtime().block_on(async {
         // Warm up once (key parsing, first TLS configs).
         let env = SsoEnv::builder().start().await.unwrap();
         assert!(env.sign_in().await.signed_in());
@@ -124,56 +95,50 @@ fn main() {
             failing_runs.push(run.elapsed);
         }
 
-        let mut catalog_runs = Vec::new();
-        for _ in 0..10 {
+        let mut sequential = Vec::new();
+        for _ in 0..3 {
             let started = Instant::now();
-            for scenario in &catalog {
+            for scenario in &catalog_scenarios {
                 assert!(scenario.run().await.unwrap().passed(), "{}", scenario.id);
             }
-            catalog_runs.push(started.elapsed());
+            sequential.push(started.elapsed());
         }
 
-        println!("sso-repro harness benchmark (medians, in-process backend)");
-        println!("  environment ready (IdP + proxy + RP + agent)  {:>10}   (100 runs)", ms(median(ready)));
-        println!("  happy-path sign-in round trip                 {:>10}   (100 runs)", ms(median(sign_in)));
-        println!("  one failing scenario (proxy 403), end to end  {:>10}   (50 runs)", ms(median(failing_runs)));
-        println!(
-            "  whole catalog ({} scenarios), sequential       {:>10}   (10 runs)",
-            catalog.len(),
-            ms(median(catalog_runs))
-        );
-        if let Some(rss) = peak_rss_mib() {
-            println!("  peak RSS of this process                      {rss:>7.1} MiB");
+        let (mut walls, mut slowest, mut cpu, mut failed) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..10 {
+            let cpu_before = cpu_time();
+            let (wall, each, not_as_documented) = catalog_at_once(&shared, jobs()).await;
+            failed.extend(not_as_documented);
+            cpu.push(cpu_time() - cpu_before);
+            walls.push(wall);
+            slowest.push(each.into_iter().max().unwrap_or_default());
         }
-        match catalog_peak_rss_kib() {
-            Some(kib) => println!("  peak RSS of a CLI catalog run (sso-repro run) {:>7.1} MiB", kib as f64 / 1024.0),
-            None => println!("  peak RSS of a CLI catalog run: not measured (/usr/bin/time missing)"),
-        }
+        let (wall, slowest, cpu) = (median(walls), median(slowest), median(cpu));
+        let cpu_floor = cpu / cores as u32;
+        let floor = slowest.max(cpu_floor);
 
-        let mut ours = Vec::new();
-        for _ in 0..50 {
-            ours.push(our_idp_ready().await);
-        }
-        let ours = median(ours);
-        println!("\nstart to first discovery response (medians)");
-        println!("  sso-repro mock IdP (wiremock + rustls, new CA)  {:>10}   (50 runs)", ms(ours));
-        let mut theirs = Vec::new();
-        for _ in 0..5 {
-            match oidc_provider_mock_ready().await {
-                Some(ready) => theirs.push(ready),
-                None => break,
-            }
-        }
-        match theirs.is_empty() {
-            true => println!("  oidc-provider-mock (PyPI): not installed; `pip install oidc-provider-mock` to compare"),
-            false => {
-                let theirs = median(theirs);
-                println!("  oidc-provider-mock 0.3 (PyPI, Python)            {:>10}   (5 runs)", ms(theirs));
-                println!(
-                    "  ratio                                          {:>9.0}×",
-                    theirs.as_secs_f64() / ours.as_secs_f64()
-                );
-            }
+        let child_rss = std::process::Command::new(std::env::current_exe().unwrap())
+            .env(CHILD, "1")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse::<f64>().ok());
+
+        println!("sso-repro in-process backend (medians; the parties are tasks of this one process)");
+        println!("{}", machine());
+        row("what", "figure", "anchor");
+        row("environment ready (CA, IdP, proxy, RP, agent), 100 runs", &ms(median(ready)), "< 5 ms; was 0.45 ms");
+        row("happy-path sign-in round trip, 100 runs", &ms(median(sign_in)), "< 10 ms; was 2.9 ms");
+        row("one failing scenario (proxy 403), env included, 50 runs", &ms(median(failing_runs)), "was 2.0 ms");
+        let n = catalog_scenarios.len();
+        row(&format!("catalog, {n} scenarios, one after another, 3 runs"), &ms(median(sequential)), "was 1.46 s (52)");
+        row(&format!("catalog, {n} scenarios, {} at a time, 10 runs", jobs()), &ms(wall), "< 400 ms");
+        row("  runs not as documented (overlap must not change outcomes)", &failed.len().to_string(), &failed.join(", "));
+        row("  its slowest scenario (own start to end of sign-in)", &ms(slowest), "floor 1");
+        row(&format!("  CPU it needs ({} ms) over {cores} cores", cpu.as_millis()), &ms(cpu_floor), "floor 2");
+        row("  wall / floor", &format!("{:.2}×", wall.as_secs_f64() / floor.as_secs_f64()), "1.00× is ideal");
+        match child_rss {
+            Some(mib) => row("peak RSS of a process running the catalog so", &format!("{mib:.1} MiB"), "< 64 MiB"),
+            None => row("peak RSS of a process running the catalog so", "not measured", "< 64 MiB"),
         }
     });
 }

@@ -40,6 +40,13 @@ use crate::party::{PartyConfig, Records, ADMIN_PORT, CONFIG_VAR, GATEWAY_PORT, P
 use crate::scenario::{Run, Scenario};
 use crate::tls::{Ca, TlsError};
 
+mod capacity;
+mod catalog;
+pub use capacity::Capacity;
+
+/// The Docker API client crate this backend uses (re-exported for leak checks and the like).
+pub use testcontainers::bollard;
+
 /// The label every container and network of ours carries.
 pub const LABEL: &str = "org.sso-repro";
 const OWNER_LABEL: &str = "org.sso-repro.owner";

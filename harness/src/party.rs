@@ -114,8 +114,28 @@ pub fn gateway_reach() -> Reach {
     Reach { domain: "sso.test".to_owned(), ports: vec![IDP_PORT, RP_PORT, ADMIN_PORT] }
 }
 
+/// Set (to anything) to run a party as a plain process on this machine: every listener binds
+/// 127.0.0.1 on an ephemeral port (or the party's own listener on the port given as the value) instead of the container's fixed port on every address, and the
+/// party prints `sso-party listening <role> <address>` on stderr before [`READY`] (the benchmarks
+/// start parties this way).
+pub const LOOPBACK_VAR: &str = "SSO_PARTY_LOOPBACK";
+
 fn any(port: u16) -> SocketAddr {
-    SocketAddr::from(([0, 0, 0, 0], port))
+    match std::env::var(LOOPBACK_VAR) {
+        // The party's own port (the IdP's, the proxy's, the RP's) may be given as the value; the
+        // records and gateway listeners always take an ephemeral one.
+        Ok(value) => {
+            let own = value.parse::<u16>().ok().filter(|_| port != ADMIN_PORT && port != GATEWAY_PORT);
+            SocketAddr::from(([127, 0, 0, 1], own.unwrap_or(0)))
+        }
+        Err(_) => SocketAddr::from(([0, 0, 0, 0], port)),
+    }
+}
+
+fn announce(role: &str, addr: impl std::fmt::Display) {
+    if std::env::var_os(LOOPBACK_VAR).is_some() {
+        eprintln!("sso-party listening {role} {addr}");
+    }
 }
 
 /// Serves the reference RP under the external-RP contract of [`crate::command`]: settings from the
@@ -145,6 +165,7 @@ pub async fn serve(config: PartyConfig) -> Result<(), PartyError> {
             for uri in &redirect_uris {
                 idp.register_redirect_uri(uri).map_err(PartyError::RedirectUri)?;
             }
+            announce("idp", idp.issuer());
             std::sync::Arc::new(move || Records {
                 lines: idp.log().lines(),
                 idp_requests: idp.requests(),
@@ -160,6 +181,7 @@ pub async fn serve(config: PartyConfig) -> Result<(), PartyError> {
                 .map_err(PartyError::Proxy)?;
             let gateway =
                 Proxy::gateway(any(GATEWAY_PORT), Hosts::system(), gateway_reach()).await.map_err(PartyError::Proxy)?;
+            announce("proxy", proxy.addr());
             std::sync::Arc::new(move || {
                 // The gateway has no records of its own; the closure holds it for the process's life.
                 let _gateway = &gateway;
@@ -186,6 +208,7 @@ pub async fn serve(config: PartyConfig) -> Result<(), PartyError> {
         }),
     );
     let listener = tokio::net::TcpListener::bind(any(ADMIN_PORT)).await.map_err(PartyError::Admin)?;
+    announce("admin", listener.local_addr().map_err(PartyError::Admin)?);
     eprintln!("{READY}");
     axum::serve(listener, app).await.map_err(PartyError::Admin)
 }

@@ -1,0 +1,282 @@
+//! `cargo bench --bench fair` (or `just bench`, which builds `sso-party` first): the same work on both
+//! sides, process against process, on loopback, one client for both.
+//!
+//! - Start to first discovery response: the `sso-party` binary serving an IdP (its server
+//!   certificate issued inside the timed span; the CA made once before) against oidc-provider-mock
+//!   (PyPI). The clock starts before the process is spawned and stops at the first 200 of
+//!   `/.well-known/openid-configuration`, both polled every 5 ms by the same reqwest client. Ours is
+//!   HTTPS (a TLS handshake per poll), theirs plain HTTP (that is how it serves by default).
+//! - One CONNECT tunnel: our proxy (`sso-party`, allow-all policy) against squid (Debian), both as
+//!   their own processes, relaying to one echo server of this bench: TCP connect to the proxy,
+//!   CONNECT, the 200, 64 bytes there and back, close. Latency is the median of that; CPU per
+//!   tunnel is the proxy process's user + system time over all tunnels (10 ms ticks) divided by
+//!   their number. Our proxy prints a log line per tunnel (to /dev/null), squid writes its access log.
+//!
+//! Bounded: a fixed number of runs, every wait with a deadline.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::{machine, median, ms, process_cpu_time, row};
+use sso_harness::party::{PartyConfig, CONFIG_VAR, LOOPBACK_VAR};
+use sso_harness::{Ca, Hosts, IdpSetup, ProxyPolicy};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::process::{Child, Command};
+
+const POLL: Duration = Duration::from_millis(5);
+const START_LIMIT: Duration = Duration::from_secs(30);
+const TUNNELS: usize = 300;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// `target/release/sso-party`, next to this bench's `deps/` folder (`just bench` builds it).
+fn party_binary() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let path = exe.parent()?.parent()?.join("sso-party");
+    path.exists().then_some(path)
+}
+
+fn spawn_party(binary: &Path, config: &PartyConfig, port: u16) -> Child {
+    Command::new(binary)
+        .env(CONFIG_VAR, serde_json::to_string(config).unwrap())
+        .env(LOOPBACK_VAR, port.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap()
+}
+
+/// The first 200 from `url`, polled every 5 ms, bounded.
+async fn first_ok(http: &reqwest::Client, url: &str) -> Option<()> {
+    let started = Instant::now();
+    while started.elapsed() < START_LIMIT {
+        if let Ok(response) = http.get(url).send().await {
+            if response.status() == 200 {
+                return Some(());
+            }
+        }
+        tokio::time::sleep(POLL).await;
+    }
+    None
+}
+
+async fn ours_ready(binary: &Path, ca: &Ca, http: &reqwest::Client) -> Option<Duration> {
+    let port = free_port();
+    let started = Instant::now();
+    let setup = IdpSetup::default();
+    let (cert, ca_pem) = sso_harness::idp::server_cert(&setup, ca).ok()?;
+    let config = PartyConfig::Idp { config: setup, cert, ca_pem, redirect_uris: Vec::new() };
+    let mut child = spawn_party(binary, &config, port);
+    let url = format!("https://{}:{port}/.well-known/openid-configuration", sso_harness::hosts::IDP_HOST);
+    let ready = first_ok(http, &url).await.map(|()| started.elapsed());
+    let _ = child.kill().await;
+    ready
+}
+
+async fn theirs_ready(http: &reqwest::Client) -> Option<Duration> {
+    let port = free_port();
+    let started = Instant::now();
+    let mut child = Command::new("oidc-provider-mock")
+        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .ok()?;
+    let url = format!("http://127.0.0.1:{port}/.well-known/openid-configuration");
+    let ready = first_ok(http, &url).await.map(|()| started.elapsed());
+    let _ = child.kill().await;
+    ready
+}
+
+/// A TCP echo server on loopback (the tunnels' target).
+async fn echo_server() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buffer = [0u8; 1024];
+                while let Ok(n @ 1..) = socket.read(&mut buffer).await {
+                    if socket.write_all(&buffer[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+async fn wait_listening(port: u16) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < START_LIMIT {
+        if TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return true;
+        }
+        tokio::time::sleep(POLL).await;
+    }
+    false
+}
+
+/// One tunnel through the proxy at `proxy` to the echo server at `target`.
+async fn tunnel(proxy: u16, target: u16) -> Duration {
+    let started = Instant::now();
+    let mut socket = TcpStream::connect(("127.0.0.1", proxy)).await.unwrap();
+    socket.set_nodelay(true).unwrap();
+    let request = format!("CONNECT 127.0.0.1:{target} HTTP/1.1\r\nHost: 127.0.0.1:{target}\r\n\r\n");
+    socket.write_all(request.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        assert_eq!(socket.read(&mut byte).await.unwrap(), 1, "the proxy closed before its answer");
+        head.push(byte[0]);
+    }
+    assert!(head.starts_with(b"HTTP/1.1 200") || head.starts_with(b"HTTP/1.0 200"), "{}", String::from_utf8_lossy(&head));
+    let payload = [b'x'; 64];
+    socket.write_all(&payload).await.unwrap();
+    let mut back = [0u8; 64];
+    socket.read_exact(&mut back).await.unwrap();
+    drop(socket);
+    started.elapsed()
+}
+
+/// Latency (median) and CPU per tunnel of the proxy process `pid` listening on `port`.
+async fn tunnels(pid: u32, port: u16, target: u16) -> (Duration, Duration) {
+    for _ in 0..20 {
+        tunnel(port, target).await;
+    }
+    let cpu_before = process_cpu_time(pid).unwrap_or_default();
+    let mut latencies = Vec::new();
+    for _ in 0..TUNNELS {
+        latencies.push(tunnel(port, target).await);
+    }
+    let cpu = process_cpu_time(pid).unwrap_or_default().saturating_sub(cpu_before);
+    (median(latencies), cpu / TUNNELS as u32)
+}
+
+async fn squid(dir: &Path, port: u16) -> Option<Child> {
+    let conf = format!(
+        "http_port 127.0.0.1:{port}\nhttp_access allow all\ncache deny all\ncache_mem 8 MB\n\
+         pid_filename {d}/squid.pid\ncache_log stdio:{d}/cache.log\naccess_log stdio:{d}/access.log squid\n\
+         coredump_dir {d}\nnetdb_filename none\nlogfile_rotate 0\nshutdown_lifetime 0 seconds\n\
+         dns_nameservers 127.0.0.1\nvisible_hostname proxy.sso.test\nmax_filedescriptors 1024\n",
+        d = dir.display()
+    );
+    std::fs::write(dir.join("squid.conf"), conf).ok()?;
+    Command::new("squid")
+        .arg("-f")
+        .arg(dir.join("squid.conf"))
+        .args(["-N"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .ok()
+}
+
+fn version(command: &str, args: &[&str]) -> String {
+    std::process::Command::new(command)
+        .args(args)
+        .output()
+        .ok()
+        .map(|o| format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
+        .and_then(|text| text.lines().next().map(str::to_owned))
+        .unwrap_or_else(|| "not installed".to_owned())
+}
+
+/// The installed version of a PyPI package, as pip reports it.
+fn pip_version(package: &str) -> String {
+    std::process::Command::new("python3")
+        .args(["-m", "pip", "show", package])
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).lines().find_map(|l| l.strip_prefix("Version: ").map(str::to_owned)))
+        .unwrap_or_default()
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let Some(binary) = party_binary() else {
+        println!("fair comparisons: target/release/sso-party is missing; `cargo build --release --bin sso-party -p sso-harness` (just bench does)");
+        return;
+    };
+    runtime.block_on(async {
+        let ca = Ca::new("bench CA").unwrap();
+        let http = reqwest::Client::builder()
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(reqwest::Certificate::from_pem(ca.pem().as_bytes()).unwrap())
+            .dns_resolver(std::sync::Arc::new(Hosts::harness()))
+            .no_proxy()
+            .timeout(Duration::from_millis(500))
+            .build()
+            .unwrap();
+
+        let mut ours = Vec::new();
+        for _ in 0..20 {
+            ours.push(ours_ready(&binary, &ca, &http).await.expect("sso-party serves discovery"));
+        }
+        let mut theirs = Vec::new();
+        for _ in 0..5 {
+            match theirs_ready(&http).await {
+                Some(ready) => theirs.push(ready),
+                None => break,
+            }
+        }
+
+        let target = echo_server().await;
+        let our_port = free_port();
+        let proxy_config = PartyConfig::Proxy { policy: ProxyPolicy::allow_all(), upstream_ca_pem: ca.pem() };
+        let our_proxy = spawn_party(&binary, &proxy_config, our_port);
+        assert!(wait_listening(our_port).await, "sso-party proxy did not listen");
+        let our_tunnels = tunnels(our_proxy.id().unwrap(), our_port, target).await;
+        drop(our_proxy);
+
+        let dir = std::env::temp_dir().join(format!("sso-bench-squid-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // squid started as root runs as its effective user (`proxy`), which must write its logs here.
+        let _ = std::process::Command::new("chmod").arg("777").arg(&dir).status();
+        let squid_port = free_port();
+        let squid_tunnels = match squid(&dir, squid_port).await {
+            Some(child) if wait_listening(squid_port).await => {
+                let figures = tunnels(child.id().unwrap(), squid_port, target).await;
+                drop(child);
+                Some(figures)
+            }
+            _ => None,
+        };
+        let _ = std::fs::remove_dir_all(&dir);
+
+        println!("sso-repro against other software, process against process, loopback (medians)");
+        println!("{}", machine());
+        row("what", "figure", "anchor");
+        let ours = median(ours);
+        row("start → first discovery 200: sso-party IdP (HTTPS), 20 runs", &ms(ours), "");
+        match theirs.is_empty() {
+            true => row("start → first discovery 200: oidc-provider-mock", "not installed", "pip install oidc-provider-mock"),
+            false => {
+                let theirs = median(theirs);
+                let version = pip_version("oidc-provider-mock");
+                let ratio = theirs.as_secs_f64() / ours.as_secs_f64();
+                row(&format!("start → first discovery 200: oidc-provider-mock {version} (HTTP), 5 runs"), &ms(theirs), &format!("{ratio:.1}× ours"));
+            }
+        }
+        row(&format!("CONNECT tunnel latency: sso-party proxy, {TUNNELS} tunnels"), &ms(our_tunnels.0), "");
+        row("CONNECT tunnel CPU: sso-party proxy, per tunnel", &format!("{:.0} µs", our_tunnels.1.as_secs_f64() * 1e6), "");
+        match squid_tunnels {
+            Some((latency, cpu)) => {
+                let name = version("squid", &["-v"]);
+                row(&format!("CONNECT tunnel latency: squid, {TUNNELS} tunnels"), &ms(latency), &format!("{:.2}× ours", latency.as_secs_f64() / our_tunnels.0.as_secs_f64()));
+                row("CONNECT tunnel CPU: squid, per tunnel", &format!("{:.0} µs", cpu.as_secs_f64() * 1e6), &name);
+            }
+            None => row("CONNECT tunnel: squid", "not installed or did not start", "apt-get install squid"),
+        }
+    });
+}
