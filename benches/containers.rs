@@ -85,8 +85,16 @@ fn main() {
         row("environment ready (3 containers, 3 networks), 10 runs", &ms(median(ready)), "< 2.5 s; was 1.14 s");
         row("environment teardown (Drop, blocking), 10 runs", &ms(median(teardown)), "was 0.85 s");
         let n = catalog.len();
-        row(&format!("catalog, {n} scenarios, {jobs} at a time (engine's bound {}), 1 run", capacity.environments), &ms(catalog_wall), "< 30 s; was 121 s (52, one at a time)");
+        row(
+            &format!("catalog, {n} scenarios, {jobs} at a time (engine's bound {}), 1 run", capacity.environments),
+            &ms(catalog_wall),
+            "< 30 s; was 121 s (52, one at a time)",
+        );
         row("  its slowest scenario (own start to end of sign-in)", &ms(slowest), "");
-        row("containers / networks of ours left afterwards", &format!("{} / {}", containers.len(), networks.len()), "0 / 0");
+        row(
+            "containers / networks of ours left afterwards",
+            &format!("{} / {}", containers.len(), networks.len()),
+            "0 / 0",
+        );
     });
 }

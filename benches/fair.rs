@@ -139,7 +139,11 @@ async fn tunnel(proxy: u16, target: u16) -> Duration {
         assert_eq!(socket.read(&mut byte).await.unwrap(), 1, "the proxy closed before its answer");
         head.push(byte[0]);
     }
-    assert!(head.starts_with(b"HTTP/1.1 200") || head.starts_with(b"HTTP/1.0 200"), "{}", String::from_utf8_lossy(&head));
+    assert!(
+        head.starts_with(b"HTTP/1.1 200") || head.starts_with(b"HTTP/1.0 200"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
     let payload = [b'x'; 64];
     socket.write_all(&payload).await.unwrap();
     let mut back = [0u8; 64];
@@ -198,7 +202,9 @@ fn pip_version(package: &str) -> String {
         .args(["-m", "pip", "show", package])
         .output()
         .ok()
-        .and_then(|o| String::from_utf8_lossy(&o.stdout).lines().find_map(|l| l.strip_prefix("Version: ").map(str::to_owned)))
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout).lines().find_map(|l| l.strip_prefix("Version: ").map(str::to_owned))
+        })
         .unwrap_or_default()
 }
 
@@ -260,20 +266,36 @@ fn main() {
         let ours = median(ours);
         row("start → first discovery 200: sso-party IdP (HTTPS), 20 runs", &ms(ours), "");
         match theirs.is_empty() {
-            true => row("start → first discovery 200: oidc-provider-mock", "not installed", "pip install oidc-provider-mock"),
+            true => row(
+                "start → first discovery 200: oidc-provider-mock",
+                "not installed",
+                "pip install oidc-provider-mock",
+            ),
             false => {
                 let theirs = median(theirs);
                 let version = pip_version("oidc-provider-mock");
                 let ratio = theirs.as_secs_f64() / ours.as_secs_f64();
-                row(&format!("start → first discovery 200: oidc-provider-mock {version} (HTTP), 5 runs"), &ms(theirs), &format!("{ratio:.1}× ours"));
+                row(
+                    &format!("start → first discovery 200: oidc-provider-mock {version} (HTTP), 5 runs"),
+                    &ms(theirs),
+                    &format!("{ratio:.1}× ours"),
+                );
             }
         }
         row(&format!("CONNECT tunnel latency: sso-party proxy, {TUNNELS} tunnels"), &ms(our_tunnels.0), "");
-        row("CONNECT tunnel CPU: sso-party proxy, per tunnel", &format!("{:.0} µs", our_tunnels.1.as_secs_f64() * 1e6), "");
+        row(
+            "CONNECT tunnel CPU: sso-party proxy, per tunnel",
+            &format!("{:.0} µs", our_tunnels.1.as_secs_f64() * 1e6),
+            "",
+        );
         match squid_tunnels {
             Some((latency, cpu)) => {
                 let name = version("squid", &["-v"]);
-                row(&format!("CONNECT tunnel latency: squid, {TUNNELS} tunnels"), &ms(latency), &format!("{:.2}× ours", latency.as_secs_f64() / our_tunnels.0.as_secs_f64()));
+                row(
+                    &format!("CONNECT tunnel latency: squid, {TUNNELS} tunnels"),
+                    &ms(latency),
+                    &format!("{:.2}× ours", latency.as_secs_f64() / our_tunnels.0.as_secs_f64()),
+                );
                 row("CONNECT tunnel CPU: squid, per tunnel", &format!("{:.0} µs", cpu.as_secs_f64() * 1e6), &name);
             }
             None => row("CONNECT tunnel: squid", "not installed or did not start", "apt-get install squid"),

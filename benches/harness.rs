@@ -5,7 +5,7 @@
 //! Measures: one environment ready (CA, IdP, proxy, RP, agent), one happy-path sign-in on a ready
 //! environment, one failing scenario end to end, the whole catalog one scenario after another and
 //! several scenarios at a time (with the floor: the slowest scenario and the CPU it all needs over the
-//! cores), and the peak memory of a process that runs the catalog at once. Plain `Instant` timing
+//! cores), and the peak memory of a process that runs the catalog so. Plain `Instant` timing
 //! over a bounded number of runs; no assertion on the numbers.
 
 mod common;
@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use common::{cpu_time, machine, median, ms, peak_rss_mib, row};
 use sso_harness::{Scenario, SsoEnv};
 
-/// Set in the child that only runs the catalog at once and reports its own peak memory.
+/// Set in the child that only runs the catalog (several at a time) and reports its own peak memory.
 const CHILD: &str = "SSO_BENCH_CATALOG_CHILD";
 
 fn catalog() -> Vec<Scenario> {
@@ -132,7 +132,11 @@ fn main() {
         let n = catalog_scenarios.len();
         row(&format!("catalog, {n} scenarios, one after another, 3 runs"), &ms(median(sequential)), "was 1.46 s (52)");
         row(&format!("catalog, {n} scenarios, {} at a time, 10 runs", jobs()), &ms(wall), "< 400 ms");
-        row("  runs not as documented (overlap must not change outcomes)", &failed.len().to_string(), &failed.join(", "));
+        row(
+            "  runs not as documented (overlap must not change outcomes)",
+            &failed.len().to_string(),
+            &failed.join(", "),
+        );
         row("  its slowest scenario (own start to end of sign-in)", &ms(slowest), "floor 1");
         row(&format!("  CPU it needs ({} ms) over {cores} cores", cpu.as_millis()), &ms(cpu_floor), "floor 2");
         row("  wall / floor", &format!("{:.2}×", wall.as_secs_f64() / floor.as_secs_f64()), "1.00× is ideal");

@@ -50,11 +50,8 @@ impl ContainerBackend {
         let info = self.docker.info().await.map_err(docker_error("report its capacity"))?;
         let cpus = info.ncpu.and_then(|n| usize::try_from(n).ok()).unwrap_or(1);
         let memory = info.mem_total.unwrap_or(0);
-        let networks = self
-            .docker
-            .list_networks(None::<ListNetworksOptions>)
-            .await
-            .map_err(docker_error("list networks"))?;
+        let networks =
+            self.docker.list_networks(None::<ListNetworksOptions>).await.map_err(docker_error("list networks"))?;
         // `host` and `none` hold no subnet; `bridge` and every network made since do.
         let in_use = networks.iter().filter(|n| n.driver.as_deref() == Some("bridge")).count();
         Ok(Capacity::from_engine(cpus, memory, in_use))
