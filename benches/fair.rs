@@ -239,7 +239,11 @@ fn main() {
 
         let target = echo_server().await;
         let our_port = free_port();
-        let proxy_config = PartyConfig::Proxy { policy: ProxyPolicy::allow_all(), upstream_ca_pem: ca.pem() };
+        let proxy_config = PartyConfig::Proxy {
+            policy: ProxyPolicy::allow_all(),
+            upstream_ca_pem: ca.pem(),
+            persona: Default::default(),
+        };
         let our_proxy = spawn_party(&binary, &proxy_config, our_port);
         assert!(wait_listening(our_port).await, "sso-party proxy did not listen");
         let our_tunnels = tunnels(our_proxy.id().unwrap(), our_port, target).await;
