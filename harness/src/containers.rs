@@ -44,9 +44,6 @@ mod capacity;
 mod catalog;
 pub use capacity::Capacity;
 
-/// The Docker API client crate this backend uses (re-exported for leak checks and the like).
-pub use testcontainers::bollard;
-
 /// The label every container and network of ours carries.
 pub const LABEL: &str = "org.sso-repro";
 const OWNER_LABEL: &str = "org.sso-repro.owner";
