@@ -92,7 +92,7 @@ pub fn load_paths<P: AsRef<Path>>(paths: &[P]) -> Loaded {
         let path = path.as_ref();
         if path.is_dir() {
             let mut found = Vec::new();
-            match collect_toml(path, &mut found) {
+            match crate::scenario::collect_toml(path, &mut found) {
                 Ok(()) => {
                     found.sort();
                     files.extend(found);
@@ -218,18 +218,6 @@ pub fn test_main<L: LaunchRp + 'static>(
         })
         .collect();
     libtest_mimic::run(&libtest_mimic::Arguments::from_args(), trials).exit()
-}
-
-fn collect_toml(dir: &Path, paths: &mut Vec<PathBuf>) -> Result<(), ScenarioError> {
-    let entries = std::fs::read_dir(dir).map_err(|source| ScenarioError::ReadDir { path: dir.to_owned(), source })?;
-    for path in entries.filter_map(|entry| entry.ok().map(|e| e.path())) {
-        if path.is_dir() {
-            collect_toml(&path, paths)?;
-        } else if crate::scenario_checks::is_scenario_file(&path) {
-            paths.push(path);
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

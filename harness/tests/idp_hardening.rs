@@ -3,26 +3,14 @@
 
 use std::time::Duration;
 
+mod common;
+
+use common::closed_within;
 use rstest::rstest;
 use sso_harness::fixtures::ca;
 use sso_harness::idp::IdpSetup;
 use sso_harness::{Ca, Idp, SsoEnv};
-use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
-
-/// Reads until `stream` is closed by the other side; panics if that takes longer than `within`.
-async fn closed_within(stream: &mut TcpStream, within: Duration) {
-    let mut sink = [0u8; 1024];
-    let closed = tokio::time::timeout(within, async {
-        loop {
-            match stream.read(&mut sink).await {
-                Ok(0) | Err(_) => return,
-                Ok(_) => continue,
-            }
-        }
-    });
-    closed.await.expect("the connection outlived the IdP");
-}
 
 #[rstest]
 #[tokio::test(flavor = "current_thread")]

@@ -2,8 +2,11 @@
 //! real proxies answer them, bounded hangs and tunnels, connections that end with the proxy, and an
 //! accept loop that survives running out of file descriptors.
 
+mod common;
+
 use std::time::Duration;
 
+use common::closed_within;
 use sso_harness::proxy::{Decision, ProxyConfig, ProxyLimits, ProxyPolicy};
 use sso_harness::{Hosts, Proxy};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -28,20 +31,6 @@ async fn exchange(proxy: &Proxy, request: &[u8]) -> String {
     let mut answer = Vec::new();
     tokio::time::timeout(BOUND, stream.read_to_end(&mut answer)).await.unwrap().unwrap();
     String::from_utf8_lossy(&answer).into_owned()
-}
-
-/// Reads until `stream` is closed by the other side; panics if that takes longer than `within`.
-async fn closed_within(stream: &mut TcpStream, within: Duration) {
-    let mut sink = [0u8; 1024];
-    let closed = tokio::time::timeout(within, async {
-        loop {
-            match stream.read(&mut sink).await {
-                Ok(0) | Err(_) => return,
-                Ok(_) => continue,
-            }
-        }
-    });
-    closed.await.expect("the connection is still open");
 }
 
 /// Connects and opens a CONNECT tunnel (answered 200) to a listener that accepts and holds it.
