@@ -20,9 +20,11 @@ const MAX_FORMS: usize = 3;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct Hop {
+    /// The HTTP method, e.g. `GET`.
     pub method: String,
     /// The URL, secrets redacted.
     pub url: String,
+    /// The status of the answer.
     pub status: u16,
 }
 
@@ -30,6 +32,7 @@ pub struct Hop {
 #[derive(Clone, Debug, Default, Serialize)]
 #[non_exhaustive]
 pub struct Journey {
+    /// Every request the browser made, in order.
     pub hops: Vec<Hop>,
     /// The body of the last page.
     pub body: String,
@@ -53,6 +56,7 @@ pub struct Agent {
 }
 
 impl Agent {
+    /// A browser that resolves names with `hosts`, trusts `ca_pem` and behaves as `options` says.
     pub fn new(hosts: &Hosts, ca_pem: &str, options: &BrowserOptions) -> reqwest::Result<Agent> {
         let http = Agent::builder(ca_pem, options)?.dns_resolver(Arc::new(hosts.clone())).no_proxy().build()?;
         Ok(Agent { http, login_form: options.login_form.clone() })

@@ -19,20 +19,28 @@ use crate::tls::{Ca, TlsError};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum EnvError {
+    /// The environment's certificate authority could not be made.
     #[error("making the environment's CA failed")]
     Ca(#[source] TlsError),
+    /// The IdP could not start.
     #[error("starting the IdP failed")]
     Idp(#[source] IdpError),
+    /// The proxy could not start.
     #[error("starting the proxy failed")]
     Proxy(#[source] std::io::Error),
+    /// The RP could not start.
     #[error("starting the RP failed")]
     Rp(#[source] RpError),
+    /// The browser could not be built.
     #[error("building the user agent failed")]
     Agent(#[source] reqwest::Error),
+    /// The IdP refused the RP's redirect URI.
     #[error("registering the RP's redirect URI at the IdP failed")]
     RedirectUri(#[source] crate::idp::InvalidRedirectUri),
+    /// An external party (proxy or IdP) could not be used.
     #[error("using an external party failed")]
     External(#[source] crate::external::ExternalError),
+    /// An RP image was set but the environment was started without containers; holds `name:tag`.
     #[error(
         "the RP image {0} runs only on the containers backend: use start_in_containers (cargo feature `containers`)"
     )]
@@ -73,6 +81,7 @@ impl EnvBuilder {
         self
     }
 
+    /// What the proxy allows, denies or breaks (`[setup.proxy]`); default: allows everything.
     pub fn proxy_policy(mut self, policy: ProxyPolicy) -> Self {
         self.proxy = policy;
         self
@@ -102,6 +111,7 @@ impl EnvBuilder {
         self
     }
 
+    /// Starts the CA, IdP, proxy, RP and browser on local ports.
     pub async fn start(self) -> Result<SsoEnv, EnvError> {
         if let Some(image) = &self.rp_image {
             return Err(EnvError::ImageNeedsContainers(format!("{}:{}", image.name, image.tag)));
@@ -183,7 +193,9 @@ pub(crate) fn rp_settings(
 /// copied in; it must listen on every address on that port.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RpImage {
+    /// The image name, e.g. `ghcr.io/org/rp`.
     pub name: String,
+    /// The image tag, e.g. `latest`.
     pub tag: String,
     /// The command (arguments to its entrypoint), if any.
     pub command: Vec<String>,
@@ -209,9 +221,13 @@ pub struct BrowserOptions {
 
 /// A running environment; every party stops when it is dropped.
 pub struct SsoEnv {
+    /// The identity provider.
     pub idp: Idp,
+    /// The egress proxy the RP goes through.
     pub proxy: Proxy,
+    /// The relying party under test.
     pub rp: Box<dyn RunningRp>,
+    /// How the parties' host names resolve.
     pub hosts: Hosts,
     agent: Agent,
     /// Callbacks the browser has made so far.
@@ -227,6 +243,7 @@ impl std::fmt::Debug for SsoEnv {
 }
 
 impl SsoEnv {
+    /// A builder with every party healthy.
     pub fn builder() -> EnvBuilder {
         EnvBuilder::default()
     }
@@ -258,13 +275,19 @@ impl SsoEnv {
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Outcome {
+    /// What the browser went through.
     pub journey: Journey,
     /// The RP's failure, if the sign-in failed at the RP.
     pub failure: Option<ErrorChain>,
+    /// Every request the IdP answered, in order.
     pub idp_requests: Vec<IdpRequest>,
+    /// The proxy's access log, in order.
     pub proxy_entries: Vec<ProxyEntry>,
+    /// The RP's log lines.
     pub rp_log: Vec<String>,
+    /// The IdP's log lines.
     pub idp_log: Vec<String>,
+    /// The proxy's log lines.
     pub proxy_log: Vec<String>,
 }
 
@@ -274,6 +297,7 @@ impl Outcome {
         self.failure.is_none() && self.journey.error.is_none() && self.journey.final_status() == 200
     }
 
+    /// The kind of the innermost cause of the RP's failure, if it failed.
     pub fn root_cause(&self) -> Option<RootCause> {
         self.failure.as_ref().map(ErrorChain::root_cause)
     }

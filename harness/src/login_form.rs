@@ -36,6 +36,7 @@ impl std::fmt::Debug for LoginForm {
 pub struct Submission {
     /// `GET` or `POST`.
     pub method: String,
+    /// Where the form is sent (its `action`, resolved against the page).
     pub url: Url,
     /// The form's fields in document order, `application/x-www-form-urlencoded` when sent.
     pub fields: Vec<(String, String)>,

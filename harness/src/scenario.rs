@@ -23,15 +23,19 @@ pub struct Scenario {
     /// Former ids (e.g. the OpenID certification's older test names), which find it too.
     #[serde(default)]
     pub aliases: Vec<String>,
+    /// The one-line headline shown in listings and the generated pages.
     pub title: String,
     /// `egress-proxy`, `network`, `tls`, `token-endpoint`, `id-token`, `flow`, `baseline`.
     pub family: String,
+    /// The symptom, cause and fix, as a support article tells them.
     pub story: Story,
+    /// How the IdP, proxy, RP and browser are set up; default: everything healthy.
     #[serde(default)]
     pub setup: Setup,
     /// Why the containers backend keeps a snapshot of its own for this scenario (the text really
     /// differs there); absent: both backends share one snapshot.
     pub containers_snapshot_differs: Option<String>,
+    /// What the played scenario must show.
     pub expect: Expect,
 }
 
@@ -47,21 +51,29 @@ pub struct Story {
     /// An excerpt of a product's log.
     #[serde(default)]
     pub log: String,
+    /// Why it happens.
     pub cause: String,
+    /// What makes it go away.
     pub fix: String,
+    /// Links to the issues, articles and specifications that describe it; default: none.
     #[serde(default)]
     pub references: Vec<String>,
 }
 
+/// How each party of a scenario is set up; every part defaults to the healthy setup.
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Setup {
+    /// The identity provider's setup.
     #[serde(default)]
     pub idp: IdpSetup,
+    /// The egress proxy's setup; default: allows everything.
     #[serde(default)]
     pub proxy: ProxySetup,
+    /// The relying party's setup.
     #[serde(default)]
     pub rp: RpSetup,
+    /// How the browser behaves.
     #[serde(default)]
     pub browser: BrowserOptions,
 }
@@ -70,6 +82,7 @@ pub struct Setup {
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProxySetup {
+    /// The rules, tried in order; default: none, so everything is allowed.
     #[serde(default)]
     pub rules: Vec<Rule>,
     /// How our proxy answers refusals: `sso-repro` (default), `squid`, `tinyproxy`.
@@ -81,13 +94,16 @@ pub struct ProxySetup {
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
+    /// Whether the sign-in succeeds or fails.
     pub outcome: ExpectedOutcome,
     /// The RP's wrapper message (required when the outcome is `failed`).
     pub wrapper: Option<String>,
     /// The root-cause kind (required when the outcome is `failed`).
     pub root_cause: Option<RootCause>,
+    /// What the IdP must have recorded; default: nothing checked.
     #[serde(default)]
     pub idp: IdpExpect,
+    /// What the proxy must have recorded; default: nothing checked.
     #[serde(default)]
     pub proxy: ProxyExpect,
     /// What RPs with a given conduct may do instead, where the specification permits it.
@@ -95,10 +111,13 @@ pub struct Expect {
     pub allowed: Vec<crate::capability::Allowance>,
 }
 
+/// How a scenario's sign-in ends, written `signed-in` or `failed`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ExpectedOutcome {
+    /// The user ends up signed in to the RP.
     SignedIn,
+    /// The sign-in fails.
     Failed,
 }
 
@@ -124,7 +143,9 @@ pub struct ProxyExpect {
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProxyAnswer {
+    /// The request as `"METHOD host"` or `"METHOD host:port"`.
     pub request: String,
+    /// The HTTP status the proxy answered with.
     pub status: u16,
 }
 
@@ -132,24 +153,88 @@ pub struct ProxyAnswer {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ScenarioError {
+    /// The scenario file could not be read.
     #[error("cannot read scenario file {}", path.display())]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        /// The scenario file.
+        path: PathBuf,
+        /// Why it could not be read.
+        source: std::io::Error,
+    },
+    /// The scenario directory could not be listed.
     #[error("cannot read scenario directory {}", path.display())]
-    ReadDir { path: PathBuf, source: std::io::Error },
+    ReadDir {
+        /// The scenario directory.
+        path: PathBuf,
+        /// Why it could not be listed.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or does not match the scenario format.
     #[error("malformed scenario file {}", path.display())]
-    Parse { path: PathBuf, source: Box<toml::de::Error> },
+    Parse {
+        /// The scenario file.
+        path: PathBuf,
+        /// The TOML error.
+        source: Box<toml::de::Error>,
+    },
+    /// A field holds a value the scenario format forbids.
     #[error("invalid scenario file {}: field `{field}`: {message}", path.display())]
-    Invalid { path: PathBuf, field: String, message: String },
+    Invalid {
+        /// The scenario file.
+        path: PathBuf,
+        /// The offending field.
+        field: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// Two files claim the same id or alias.
     #[error("duplicate scenario id `{id}` in {} and {}", first.display(), second.display())]
-    Duplicate { id: String, first: PathBuf, second: PathBuf },
+    Duplicate {
+        /// The id both files claim.
+        id: String,
+        /// The file that claimed it first.
+        first: PathBuf,
+        /// The file that claimed it again.
+        second: PathBuf,
+    },
+    /// No scenario has this id or alias.
     #[error("no scenario with id `{0}`")]
-    Unknown(String),
+    Unknown(
+        /// The id asked for.
+        String,
+    ),
+    /// The file is larger than a scenario file may be.
     #[error("scenario file {} is {size} bytes, more than the limit of {limit} bytes", path.display())]
-    TooLarge { path: PathBuf, size: u64, limit: u64 },
+    TooLarge {
+        /// The scenario file.
+        path: PathBuf,
+        /// Its size in bytes.
+        size: u64,
+        /// The largest size accepted, in bytes.
+        limit: u64,
+    },
+    /// The file does not end in `.toml`.
     #[error("scenario file {} ends in `.{extension}`, not `.toml`: rename it (scenario files end in lowercase `.toml`)", path.display())]
-    Extension { path: PathBuf, extension: String },
+    Extension {
+        /// The file.
+        path: PathBuf,
+        /// Its extension, without the dot.
+        extension: String,
+    },
+    /// A field holds a value the scenario format forbids, at a known place in the file.
     #[error("invalid scenario file {} at line {line}, column {column}: field `{field}`: {message}", path.display())]
-    Field { path: PathBuf, line: usize, column: usize, field: String, message: String },
+    Field {
+        /// The scenario file.
+        path: PathBuf,
+        /// The line of the offending value, from 1.
+        line: usize,
+        /// The column of the offending value, from 1.
+        column: usize,
+        /// The offending field.
+        field: String,
+        /// What is wrong with it.
+        message: String,
+    },
 }
 
 impl Scenario {
@@ -318,8 +403,11 @@ pub(crate) fn collect_toml(dir: &Path, paths: &mut Vec<PathBuf>) -> Result<(), S
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct Mismatch {
+    /// The checked fact, e.g. `outcome` or `idp.token_requests`.
     pub field: &'static str,
+    /// What the scenario documents.
     pub expected: String,
+    /// What the run showed.
     pub observed: String,
 }
 
@@ -333,13 +421,16 @@ impl std::fmt::Display for Mismatch {
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct Run {
+    /// How the sign-in ended.
     pub outcome: Outcome,
+    /// Every documented fact the run contradicted; empty when it passed.
     pub mismatches: Vec<Mismatch>,
     /// From starting the environment to the end of the sign-in.
     pub elapsed: Duration,
 }
 
 impl Run {
+    /// Whether the run matched the scenario in every documented fact.
     pub fn passed(&self) -> bool {
         self.mismatches.is_empty()
     }

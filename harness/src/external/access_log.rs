@@ -27,7 +27,9 @@ pub enum LogFormat {
 /// Where a proxy writes its access log and in which format.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessLog {
+    /// The log file, as the harness sees it.
     pub path: PathBuf,
+    /// The log's line format; default: squid's.
     #[serde(default)]
     pub format: LogFormat,
 }
@@ -37,9 +39,25 @@ pub struct AccessLog {
 #[non_exhaustive]
 pub enum AccessLogError {
     #[error("cannot read the proxy's access log {}", path.display())]
-    Read { path: PathBuf, source: std::io::Error },
+    /// The log file could not be read.
+    Read {
+        /// The log file.
+        path: PathBuf,
+        /// Why it could not be read.
+        source: std::io::Error,
+    },
     #[error("line {line} of the proxy's access log {} is not in {format:?} format: {text:?}", path.display())]
-    Format { path: PathBuf, line: usize, format: LogFormat, text: String },
+    /// A line is not in the expected format.
+    Format {
+        /// The log file.
+        path: PathBuf,
+        /// The line's number, from 1.
+        line: usize,
+        /// The format it was read as.
+        format: LogFormat,
+        /// The line itself.
+        text: String,
+    },
 }
 
 /// One transaction as squid logged it.
@@ -49,8 +67,11 @@ pub struct SquidRecord {
     pub started_ms: u64,
     /// `TCP_DENIED`, `TCP_TUNNEL`, `NONE_NONE`, …
     pub result: String,
+    /// The status squid answered with (0 when it sent none: squid logs `000`).
     pub status: u16,
+    /// The request method, e.g. `CONNECT`.
     pub method: String,
+    /// The requested URL, or `host:port` for a `CONNECT`.
     pub url: String,
     /// `HIER_NONE/-`, `HIER_DIRECT/127.0.0.1`, …
     pub hierarchy: String,

@@ -20,7 +20,9 @@ const DISCOVERY_WITHIN: Duration = Duration::from_secs(3);
 pub struct ExternalIdp {
     /// The issuer identifier, e.g. `https://login.example.test/realms/corp`.
     pub issuer: Url,
+    /// The client id registered for the RP at this provider.
     pub client_id: String,
+    /// The client secret registered for the RP; never shown by `Debug`.
     pub client_secret: String,
     /// The CA (PEM) its certificate chains to, trusted by the RP and the browser besides the
     /// environment's own.

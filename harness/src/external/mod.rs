@@ -36,12 +36,31 @@ pub use self::squid_conf::NotApplicable;
 #[non_exhaustive]
 pub enum ExternalError {
     #[error("the external proxy {url} is unreachable (tried {how})")]
-    ProxyUnreachable { url: String, how: String },
+    /// The external proxy did not accept a connection.
+    ProxyUnreachable {
+        /// The proxy's URL.
+        url: String,
+        /// What was tried and how it failed.
+        how: String,
+    },
     #[error("the external IdP {issuer} is unreachable (tried {how})")]
-    IdpUnreachable { issuer: String, how: String },
+    /// The external IdP's discovery document could not be fetched.
+    IdpUnreachable {
+        /// The IdP's issuer.
+        issuer: String,
+        /// What was tried and how it failed.
+        how: String,
+    },
     #[error("the external IdP's discovery document {url} has no usable `{field}`")]
-    IdpDiscovery { url: String, field: String },
+    /// The external IdP's discovery document lacks a field the harness needs.
+    IdpDiscovery {
+        /// The discovery document's URL.
+        url: String,
+        /// The missing or unusable field.
+        field: String,
+    },
     #[error("starting squid failed")]
+    /// The harness could not start squid.
     Squid(#[source] SquidError),
 }
 
@@ -61,8 +80,11 @@ pub enum ProxyChoice {
 /// The parties of an environment that are not the harness's own, and our proxy's persona.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Substitutes {
+    /// The proxy the RP goes through; default: ours.
     pub proxy: ProxyChoice,
+    /// An IdP someone else runs, in place of ours; default: none.
     pub idp: Option<ExternalIdp>,
+    /// How our proxy answers refusals; default: `sso-repro`.
     pub persona: Persona,
 }
 
@@ -265,7 +287,9 @@ impl InUse {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("scenario {id} does not apply here: {why}")]
 pub struct NotApplicableHere {
+    /// The scenario's id.
     pub id: String,
+    /// Why the substitutes cannot play it.
     pub why: String,
 }
 

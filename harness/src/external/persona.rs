@@ -27,9 +27,15 @@ pub enum Persona {
 #[non_exhaustive]
 pub enum Refusal {
     /// The policy denies the target with this status.
-    Denied { status: u16 },
+    Denied {
+        /// The status the policy asks for.
+        status: u16,
+    },
     /// The policy wants Basic credentials (absent or wrong).
-    AuthRequired { realm: String },
+    AuthRequired {
+        /// The realm named in `Proxy-Authenticate`.
+        realm: String,
+    },
     /// The upstream refused the connection (or could not be resolved or reached).
     UpstreamUnreachable,
     /// Not a request a proxy can serve.
@@ -43,6 +49,7 @@ impl Persona {
     /// Every persona, for tests and documentation.
     pub const ALL: [Persona; 3] = [Persona::SsoRepro, Persona::Squid, Persona::Tinyproxy];
 
+    /// The persona's name in scenario files, e.g. `squid`.
     pub fn name(self) -> &'static str {
         match self {
             Persona::SsoRepro => "sso-repro",

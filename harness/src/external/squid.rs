@@ -30,19 +30,49 @@ const PORT_TRIES: usize = 3;
 #[non_exhaustive]
 pub enum SquidError {
     #[error("the scenario's proxy rules cannot be given to squid")]
+    /// A proxy rule has no squid.conf equivalent.
     NotApplicable(#[source] NotApplicable),
     #[error("squid is not installed at {} (apt-get install squid, or set SSO_SQUID)", program.display())]
-    NotInstalled { program: PathBuf },
+    /// No squid program at the expected path.
+    NotInstalled {
+        /// Where squid was looked for.
+        program: PathBuf,
+    },
     #[error("preparing squid's directory {} failed", dir.display())]
-    Files { dir: PathBuf, source: std::io::Error },
+    /// squid's directory could not be prepared.
+    Files {
+        /// squid's directory.
+        dir: PathBuf,
+        /// Why it failed.
+        source: std::io::Error,
+    },
     #[error("hashing a proxy password for squid's password file failed: {0}")]
+    /// A proxy password could not be hashed; holds the reason.
     Password(String),
     #[error("starting squid ({}) failed", program.display())]
-    Spawn { program: PathBuf, source: std::io::Error },
+    /// The squid process could not be started.
+    Spawn {
+        /// The squid program.
+        program: PathBuf,
+        /// Why it could not be started.
+        source: std::io::Error,
+    },
     #[error("squid exited before it listened ({status}); its last lines:{last_lines}")]
-    Exited { status: String, last_lines: String },
+    /// squid exited before it listened.
+    Exited {
+        /// Its exit status.
+        status: String,
+        /// The last lines it printed.
+        last_lines: String,
+    },
     #[error("squid printed no `Accepting HTTP Socket connections` within {waited:?}; its last lines:{last_lines}")]
-    NotReady { waited: Duration, last_lines: String },
+    /// squid did not say it was listening in time.
+    NotReady {
+        /// How long the harness waited.
+        waited: Duration,
+        /// The last lines it printed.
+        last_lines: String,
+    },
 }
 
 /// A running squid; killed (and its directory removed) when dropped.
@@ -153,10 +183,12 @@ impl Squid {
         Ok(Squid { port: port.port(), dir, _child: child })
     }
 
+    /// The local port squid listens on.
     pub fn port(&self) -> u16 {
         self.port
     }
 
+    /// squid's directory: its `squid.conf`, password and hosts files, and `access.log`.
     pub fn dir(&self) -> &Path {
         &self.dir.0
     }

@@ -14,8 +14,11 @@ use crate::proxy::{Decision, ProxyPolicy};
 pub struct NotApplicable {
     /// The rule's position in `[[setup.proxy.rules]]`, from 1.
     pub index: usize,
+    /// The rule's host.
     pub host: String,
+    /// The rule's action, e.g. `hang`.
     pub action: &'static str,
+    /// Why squid cannot follow it.
     pub why: &'static str,
 }
 

@@ -62,6 +62,7 @@ pub enum IdpError {
     /// The IdP's certificate or TLS configuration could not be made.
     #[error("making the IdP's certificate failed")]
     Tls(#[source] TlsError),
+    /// The IdP's mock server could not be started or did not answer.
     #[error("the IdP's mock server did not answer (out of file descriptors?)")]
     Backend(#[source] std::io::Error),
 }

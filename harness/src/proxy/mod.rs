@@ -1,12 +1,12 @@
 //! A blocking forward proxy, the way a corporate egress proxy behaves: `CONNECT host:port` tunnels and
-//! absolute-form requests (`GET http://host/path HTTP/1.1`), with a policy per host[:port]. A refusal
+//! absolute-form requests (`GET http://host/path HTTP/1.1`), with a policy per `host[:port]`. A refusal
 //! is a real status line with an HTML body, then the connection closes. The proxy knows nothing of
 //! OIDC; it resolves host names through the harness's [`Hosts`] and keeps an access log.
 //!
 //! Its parts: [`policy`] (what to do per host), `request` (the head, parsed with `httparse`),
 //! `connection` (one client, every wait bounded), `tunnel` (relaying and TLS interception),
 //! [`access_log`] (bounded). Every connection task belongs to the proxy's accept loop
-//! ([`crate::serve`]): dropping the proxy closes them all.
+//! (`crate::serve`): dropping the proxy closes them all.
 
 pub mod access_log;
 mod connection;
@@ -78,13 +78,17 @@ impl ProxyLimits {
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct ProxyConfig {
+    /// The address to listen on; port 0 picks a free one.
     pub addr: SocketAddr,
+    /// What to do with each request.
     pub policy: ProxyPolicy,
+    /// How it resolves host names.
     pub hosts: Hosts,
     /// What the proxy trusts upstream when it intercepts TLS (PEM).
     pub upstream_ca_pem: String,
     /// Where it may connect at all; `None`: anywhere `hosts` resolves.
     pub reach: Option<Reach>,
+    /// Its bounds on connections, waits and log size; default: [`ProxyLimits::default`].
     pub limits: ProxyLimits,
     /// How it answers refusals (squid, tinyproxy or ours).
     pub persona: Persona,
@@ -106,21 +110,25 @@ impl ProxyConfig {
         }
     }
 
+    /// The same config with these limits.
     pub fn limits(mut self, limits: ProxyLimits) -> ProxyConfig {
         self.limits = limits;
         self
     }
 
+    /// The same config, connecting only where `reach` allows.
     pub fn reach(mut self, reach: Reach) -> ProxyConfig {
         self.reach = Some(reach);
         self
     }
 
+    /// The same config, trusting `upstream_ca_pem` when it intercepts TLS.
     pub fn trusting(mut self, upstream_ca_pem: &str) -> ProxyConfig {
         self.upstream_ca_pem = upstream_ca_pem.to_owned();
         self
     }
 
+    /// The same config, answering refusals as `persona`.
     pub fn persona(mut self, persona: Persona) -> ProxyConfig {
         self.persona = persona;
         self
@@ -208,6 +216,7 @@ impl Proxy {
         Ok(Proxy { addr, access, interception_ca_pem, _task: task })
     }
 
+    /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
@@ -222,6 +231,7 @@ impl Proxy {
         self.access.dropped()
     }
 
+    /// The proxy's own log lines.
     pub fn log(&self) -> &PartyLog {
         self.access.party_log()
     }

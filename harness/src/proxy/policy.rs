@@ -1,4 +1,4 @@
-//! The proxy's policy: per host[:port], what to do with a request.
+//! The proxy's policy: per `host[:port]`, what to do with a request.
 
 use serde::{Deserialize, Serialize};
 
@@ -9,9 +9,17 @@ pub enum Decision {
     /// Tunnel or forward.
     Allow,
     /// Refuse with this status, an HTML body, then close.
-    Deny { status: u16 },
+    Deny {
+        /// The status to refuse with, e.g. 403.
+        status: u16,
+    },
     /// Answer 407 with `Proxy-Authenticate` unless the request carries these Basic credentials.
-    RequireAuth { user: String, password: String },
+    RequireAuth {
+        /// The expected user name.
+        user: String,
+        /// The expected password.
+        password: String,
+    },
     /// Accept the request and never answer (the client's timeout ends it).
     Hang,
     /// Close the connection with a TCP reset.
@@ -42,8 +50,11 @@ impl std::fmt::Debug for Decision {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "RuleFields", into = "RuleFields")]
 pub struct Rule {
+    /// The host name it matches, e.g. `idp.sso.test`.
     pub host: String,
+    /// The port it matches; `None`: any port.
     pub port: Option<u16>,
+    /// What the proxy does with a matching request.
     pub decision: Decision,
 }
 
@@ -130,6 +141,7 @@ impl From<Rule> for RuleFields {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct ProxyPolicy {
+    /// The rules, tried in order.
     pub rules: Vec<Rule>,
 }
 
