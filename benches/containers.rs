@@ -9,7 +9,7 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use sso_harness::containers::{build_party_image, ours, party_binary, ContainerBackend};
+use sso_harness::containers::{build_party_image, party_binary, ContainerBackend};
 use sso_harness::{Scenario, SsoEnv};
 
 use common::{machine, median, ms, row};
@@ -24,7 +24,6 @@ fn main() {
             return;
         }
         let backend = ContainerBackend::connect().await.unwrap();
-        let docker = backend.docker();
 
         // Cold: remove every sso-repro-party image, then build.
         backend.remove_party_images().await.unwrap();
@@ -67,11 +66,11 @@ fn main() {
             assert!(run.passed(), "{}: {:?}", scenario.id, run.mismatches);
             slowest = slowest.max(run.elapsed);
         }
-        let (containers, networks) = ours(docker, None).await.unwrap();
+        let left = backend.resources(None).await.unwrap();
 
         println!("sso-repro containers backend (medians; one local engine)");
         println!("{}", machine());
-        let info = docker.version().await.ok().and_then(|v| v.version).unwrap_or_default();
+        let info = backend.engine_version().await.unwrap_or_default();
         println!(
             "engine: Docker {info} at {}, {} CPUs, {:.0} GiB, {} bridge networks in use before the run",
             std::env::var("DOCKER_HOST").unwrap_or_else(|_| "the local socket".to_owned()),
@@ -93,7 +92,7 @@ fn main() {
         row("  its slowest scenario (own start to end of sign-in)", &ms(slowest), "");
         row(
             "containers / networks of ours left afterwards",
-            &format!("{} / {}", containers.len(), networks.len()),
+            &format!("{} / {}", left.containers.len(), left.networks.len()),
             "0 / 0",
         );
     });

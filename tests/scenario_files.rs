@@ -102,12 +102,12 @@ root_cause = "invalid-client"
 mod containers {
     use std::path::Path;
 
-    use sso_harness::containers::{ours, ContainerBackend};
+    use sso_harness::containers::{ContainerBackend, Resources};
     use sso_harness::{ErrorChain, Scenario};
 
     #[tokio::test(flavor = "current_thread")]
     async fn a_missing_engine_is_one_clear_error_that_names_the_fix() {
-        let error = sso_harness::containers::connect_engine("unix:///nonexistent/docker.sock").await.unwrap_err();
+        let error = sso_harness::containers::check_engine_at("unix:///nonexistent/docker.sock").await.unwrap_err();
 
         let message = ErrorChain::from_error(&error).to_string();
         for words in ["needs a Docker engine", "unix:///nonexistent/docker.sock", "DOCKER_HOST", "in-process backend"] {
@@ -122,17 +122,21 @@ mod containers {
             Scenario::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/happy-path.toml")).unwrap();
         let env = scenario.env_builder().start_in_containers(&backend).await.unwrap();
         let id = env.id().to_owned();
-        let during = ours(backend.docker(), Some(&id)).await.unwrap();
+        let during = backend.resources(Some(&id)).await.unwrap();
 
         let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
             let _env = env;
             panic!("a deliberately panicking test");
         }));
 
-        let after = ours(backend.docker(), Some(&id)).await.unwrap();
+        let after = backend.resources(Some(&id)).await.unwrap();
         assert!(panicked.is_err());
-        assert_eq!((during.0.len(), during.1.len()), (3, 3), "three containers and three networks ran: {during:?}");
-        assert_eq!(after, (vec![], vec![]), "left behind after the panic");
+        assert_eq!(
+            (during.containers.len(), during.networks.len()),
+            (3, 3),
+            "three containers and three networks ran: {during:?}"
+        );
+        assert_eq!(after, Resources::default(), "left behind after the panic");
     }
 }
 

@@ -12,7 +12,8 @@
 //! `FROM scratch` image (nothing is pulled; the image is tagged with the binary's hash, so a second
 //! run reuses it). Parties use the same host names and fixed ports, so issuer URLs are the same
 //! inside and outside. Containers and networks carry labels; they are removed on Drop (also when a
-//! test panics), and leftovers of a killed run are swept when the next run connects.
+//! test panics); a killed run's are removed by its reaper (`containers/reaper.rs`) as soon as the
+//! run is gone, expire by themselves, and are swept when the next run connects.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -42,6 +43,7 @@ use crate::tls::{Ca, TlsError};
 
 mod capacity;
 mod catalog;
+mod reaper;
 pub use capacity::Capacity;
 
 /// The label every container and network of ours carries.
@@ -90,6 +92,14 @@ pub enum ContainersError {
     Agent(#[source] reqwest::Error),
     #[error("the {party} container printed {printed} of the {expected} log lines it recorded within {RECORDS_WAIT:?}")]
     LogsIncomplete { party: &'static str, printed: usize, expected: usize },
+    #[error(
+        "starting the reaper (it removes this run's containers and networks if the run is killed) failed; it mounts \
+         the engine's socket {socket}: set SSO_REPRO_DOCKER_SOCKET to the socket's path on the engine's host, or \
+         SSO_REPRO_REAPER=off to rely on the containers' own expiry"
+    )]
+    Reaper { socket: String, source: testcontainers::TestcontainersError },
+    #[error("connecting to the reaper at {address} failed")]
+    ReaperConnection { address: String, source: std::io::Error },
 }
 
 fn docker_error(action: impl Into<String>) -> impl FnOnce(testcontainers::bollard::errors::Error) -> ContainersError {
@@ -117,14 +127,54 @@ impl ContainerBackend {
         static SWEPT: OnceCell<()> = OnceCell::const_new();
         SWEPT.get_or_try_init(|| sweep(&docker)).await?;
         let image = party_image().await?.clone();
+        reaper::ensure(&image).await?;
         Ok(ContainerBackend { docker, image })
     }
 }
 
+/// What of ours is on the engine (see [`ContainerBackend::resources`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Resources {
+    /// Container names.
+    pub containers: Vec<String>,
+    /// Network names.
+    pub networks: Vec<String>,
+}
+
+impl Resources {
+    /// Nothing at all.
+    pub fn is_empty(&self) -> bool {
+        self.containers.is_empty() && self.networks.is_empty()
+    }
+}
+
 impl ContainerBackend {
-    /// The engine client (for leak checks and the like).
-    pub fn docker(&self) -> &Docker {
-        &self.docker
+    /// The containers and networks of ours on the engine — of one environment when `env` is given
+    /// ([`ContainerEnv::id`]), else of every run (reapers included) — for leak checks.
+    pub async fn resources(&self, env: Option<&str>) -> Result<Resources, ContainersError> {
+        let label = match env {
+            Some(id) => format!("{LABEL}={id}"),
+            None => LABEL.to_owned(),
+        };
+        let filters = Some(HashMap::from([("label".to_owned(), vec![label])]));
+        let options = ListContainersOptions { all: true, filters: filters.clone(), ..Default::default() };
+        let containers = self.docker.list_containers(Some(options)).await.map_err(docker_error("list containers"))?;
+        let networks = self
+            .docker
+            .list_networks(Some(ListNetworksOptions { filters }))
+            .await
+            .map_err(docker_error("list networks"))?;
+        Ok(Resources {
+            containers: containers.into_iter().filter_map(|c| c.names.and_then(|n| n.into_iter().next())).collect(),
+            networks: networks.into_iter().filter_map(|n| n.name).collect(),
+        })
+    }
+
+    /// The engine's version, as it reports it.
+    pub async fn engine_version(&self) -> Result<String, ContainersError> {
+        let version = self.docker.version().await.map_err(docker_error("report its version"))?;
+        Ok(version.version.unwrap_or_default())
     }
 
     /// Removes every `sso-repro-party` image from the engine (the next run builds it cold); how
@@ -143,7 +193,7 @@ impl ContainerBackend {
 }
 
 /// A client for the engine at `host` (`unix:///…` or `tcp://…`), for [`check_engine`].
-pub fn docker_at(host: &str) -> Result<Docker, ContainersError> {
+fn docker_at(host: &str) -> Result<Docker, ContainersError> {
     let client = match host.strip_prefix("unix://") {
         Some(path) => Docker::connect_with_unix(path, 3, testcontainers::bollard::API_DEFAULT_VERSION),
         None => Docker::connect_with_http(host, 3, testcontainers::bollard::API_DEFAULT_VERSION),
@@ -151,15 +201,14 @@ pub fn docker_at(host: &str) -> Result<Docker, ContainersError> {
     client.map_err(|source| ContainersError::NoEngine { host: host.to_owned(), source: Box::new(source) })
 }
 
-/// Connects to the engine at `host` and pings it: a missing engine is one clear error.
-pub async fn connect_engine(host: &str) -> Result<Docker, ContainersError> {
-    let docker = docker_at(host)?;
-    check_engine(&docker, host).await?;
-    Ok(docker)
+/// Pings the engine at `host` (`unix:///…` or `tcp://…`): a missing engine is one clear error that
+/// names the fix.
+pub async fn check_engine_at(host: &str) -> Result<(), ContainersError> {
+    check_engine(&docker_at(host)?, host).await
 }
 
 /// Pings the engine; a missing engine is one clear error.
-pub async fn check_engine(docker: &Docker, host: &str) -> Result<(), ContainersError> {
+async fn check_engine(docker: &Docker, host: &str) -> Result<(), ContainersError> {
     match tokio::time::timeout(Duration::from_secs(3), docker.ping()).await {
         Ok(Ok(_)) => Ok(()),
         Ok(Err(error)) => Err(ContainersError::NoEngine { host: host.to_owned(), source: Box::new(error) }),
@@ -213,22 +262,6 @@ async fn sweep(docker: &Docker) -> Result<(), ContainersError> {
         }
     }
     Ok(())
-}
-
-/// The containers and networks of ours on the engine — of one environment when `env` is given
-/// ([`ContainerEnv::id`]) — for leak checks.
-pub async fn ours(docker: &Docker, env: Option<&str>) -> Result<(Vec<String>, Vec<String>), ContainersError> {
-    let label = match env {
-        Some(id) => format!("{LABEL}={id}"),
-        None => LABEL.to_owned(),
-    };
-    let filters = Some(HashMap::from([("label".to_owned(), vec![label])]));
-    let options = ListContainersOptions { all: true, filters: filters.clone(), ..Default::default() };
-    let containers = docker.list_containers(Some(options)).await.map_err(docker_error("list containers"))?;
-    let networks =
-        docker.list_networks(Some(ListNetworksOptions { filters })).await.map_err(docker_error("list networks"))?;
-    let container_names = containers.into_iter().filter_map(|c| c.names.and_then(|n| n.into_iter().next()));
-    Ok((container_names.collect(), networks.into_iter().filter_map(|n| n.name).collect()))
 }
 
 /// The static `sso-party` binary: `SSO_REPRO_PARTY_BIN` if set, else built once per process with
@@ -488,6 +521,7 @@ impl EnvBuilder {
         let id: String = (0..4).map(|_| format!("{:02x}", rand::random::<u8>())).collect();
         let labels = HashMap::from([
             (LABEL.to_owned(), id.clone()),
+            (crate::reaper::SESSION_LABEL.to_owned(), reaper::session().to_owned()),
             (OWNER_LABEL.to_owned(), owner()),
             (EXPIRES_LABEL.to_owned(), (now() + lifetime().as_secs()).to_string()),
         ]);

@@ -58,6 +58,8 @@ pub mod oauth;
 #[doc(hidden)] // the entry of the sso-party binary (a crate of its own), not an API
 pub mod party;
 pub mod proxy;
+#[doc(hidden)] // the reaper mode of the sso-party binary, not an API
+pub mod reaper;
 pub mod redact;
 pub mod rp;
 pub mod rp_profile;

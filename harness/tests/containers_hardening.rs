@@ -5,9 +5,10 @@
 
 use std::time::Duration;
 
-use sso_harness::containers::{ours, ContainerBackend};
+use sso_harness::containers::ContainerBackend;
 use sso_harness::SsoEnv;
 use testcontainers::bollard::query_parameters::InspectContainerOptions;
+use testcontainers::bollard::Docker;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -39,14 +40,12 @@ async fn the_gateway_reaches_only_the_environment_and_listens_on_loopback() {
     let allowed = through(&gateway, "CONNECT idp.sso.test:8443 HTTP/1.1\r\n\r\n").await;
     assert_eq!(allowed, "HTTP/1.1 200 Connection established");
 
-    let (containers, _) = ours(backend.docker(), Some(env.id())).await.unwrap();
+    let containers = backend.resources(Some(env.id())).await.unwrap().containers;
+    let docker = Docker::connect_with_defaults().unwrap();
     let mut published = Vec::new();
     for name in containers {
-        let inspected = backend
-            .docker()
-            .inspect_container(name.trim_start_matches('/'), None::<InspectContainerOptions>)
-            .await
-            .unwrap();
+        let inspected =
+            docker.inspect_container(name.trim_start_matches('/'), None::<InspectContainerOptions>).await.unwrap();
         let ports = inspected.network_settings.and_then(|n| n.ports).unwrap_or_default();
         for binding in ports.into_values().flatten().flatten() {
             published.push(binding.host_ip.unwrap_or_default());

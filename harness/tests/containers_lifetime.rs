@@ -5,9 +5,10 @@
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use sso_harness::containers::{ours, ContainerBackend};
+use sso_harness::containers::ContainerBackend;
 use sso_harness::SsoEnv;
 use testcontainers::bollard::query_parameters::EventsOptions;
+use testcontainers::bollard::Docker;
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_killed_runs_containers_end_by_themselves() {
@@ -18,14 +19,15 @@ async fn a_killed_runs_containers_end_by_themselves() {
     let env = SsoEnv::builder().start_in_containers(&backend).await.unwrap();
     std::env::remove_var("SSO_REPRO_CONTAINER_LIFETIME_SECS");
     let id = env.id().to_owned();
-    let (containers, networks) = ours(backend.docker(), Some(&id)).await.unwrap();
-    assert_eq!(containers.len(), 3);
+    let made = backend.resources(Some(&id)).await.unwrap();
+    assert_eq!(made.containers.len(), 3);
+    let docker = Docker::connect_with_defaults().unwrap();
     let filters = std::collections::HashMap::from([
         ("label".to_owned(), vec![format!("org.sso-repro={id}")]),
         ("type".to_owned(), vec!["container".to_owned()]),
         ("event".to_owned(), vec!["destroy".to_owned()]),
     ]);
-    let mut destroyed = backend.docker().events(Some(EventsOptions {
+    let mut destroyed = docker.events(Some(EventsOptions {
         since: Some(since.to_string()),
         filters: Some(filters),
         ..Default::default()
@@ -35,16 +37,16 @@ async fn a_killed_runs_containers_end_by_themselves() {
     std::mem::forget(env);
 
     let all_destroyed = async {
-        for _ in 0..containers.len() {
+        for _ in 0..made.containers.len() {
             destroyed.next().await.expect("the event stream stays open").unwrap();
         }
     };
     tokio::time::timeout(Duration::from_secs(30), all_destroyed).await.expect("the containers outlived their lifetime");
-    let (left, _) = ours(backend.docker(), Some(&id)).await.unwrap();
+    let left = backend.resources(Some(&id)).await.unwrap().containers;
     assert!(left.is_empty(), "{left:?}");
-    // The networks are empty now and expired: the next run's sweep removes them; this test does it
-    // itself so that the suite leaves nothing behind.
-    for network in networks {
-        backend.docker().remove_network(&network).await.unwrap();
+    // The networks are empty now and expired: this process's reaper removes them when it ends
+    // (containers_killed_run.rs), the next run's sweep too; this test does it itself.
+    for network in made.networks {
+        docker.remove_network(&network).await.unwrap();
     }
 }

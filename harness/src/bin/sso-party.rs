@@ -1,5 +1,7 @@
 //! `sso-party`: serves one party of an sso-repro environment (idp, proxy or rp) in its own process,
-//! configured by the JSON in `SSO_PARTY_CONFIG`. The containers backend runs it as each container.
+//! configured by the JSON in `SSO_PARTY_CONFIG`. The containers backend runs it as each container;
+//! `sso-party contract-rp` is the reference RP under the external-RP contract, and `sso-party reaper`
+//! the reaper of `sso_harness::reaper`.
 
 use std::process::ExitCode;
 
@@ -12,6 +14,15 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
                 eprintln!("sso-party: {}", sso_harness::ErrorChain::from_error(&error));
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if std::env::args().nth(1).as_deref() == Some("reaper") {
+        return match runtime.block_on(sso_harness::reaper::serve_reaper()) {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("sso-party reaper: {}", sso_harness::ErrorChain::from_error(&error));
                 ExitCode::FAILURE
             }
         };
