@@ -74,6 +74,7 @@ impl Capability {
 
 /// What a scenario needs of an RP.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum Need {
     /// A capability the RP must have.
     Capability(Capability),
@@ -167,6 +168,7 @@ fn kebab(value: &impl Serialize) -> String {
 /// the other expectations (the IdP's and the proxy's records) still hold.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Allowance {
     /// The RPs this applies to: those with this conduct.
     pub rp: Conduct,
@@ -206,6 +208,7 @@ pub fn check_allowances(allowed: &[Allowance]) -> Option<(&'static str, String)>
 /// What an RP can do and how it behaves (the reference RP: every capability, no conduct).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Abilities {
     /// What it can do (default: nothing).
     #[serde(default)]
@@ -389,6 +392,7 @@ fn keys_when_validating(expect: &mut Expect, discovered: bool) {
 
 /// How one RP did on one scenario.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Verdict {
     /// Differences from what this RP must do: outcome, wrapper (if compared), a root cause that is
     /// *another* cause, the IdP's and proxy's records. Not empty: the RP failed the scenario.
@@ -410,6 +414,7 @@ impl Verdict {
 
 /// How an RP's words for a failure were read.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CauseReading {
     /// As the expected root cause (or there was no failure to read).
     Read,

@@ -26,6 +26,7 @@ pub struct LoadErrors {
 
 /// What loading a set of scenario files gave: the valid scenarios and an error per bad file.
 #[derive(Debug, Default)]
+#[non_exhaustive]
 pub struct Loaded {
     /// The scenarios that loaded, in path order.
     pub scenarios: Vec<Scenario>,
@@ -113,6 +114,7 @@ pub fn load_paths<P: AsRef<Path>>(paths: &[P]) -> Loaded {
 
 /// What running scenarios against an RP gave, one entry per scenario in the order given.
 #[derive(Debug, Default)]
+#[non_exhaustive]
 pub struct Report {
     /// The scenario id and its run (or why its environment did not start).
     pub runs: Vec<(String, Result<Run, EnvError>)>,

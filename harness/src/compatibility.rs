@@ -36,6 +36,7 @@ pub fn snapshot_path(snapshots: &Path, rp: &str, id: &str) -> PathBuf {
 
 /// One RP on one scenario.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Cell {
     /// The scenario needs what the RP lacks.
     NotApplicable(Vec<Need>),
@@ -85,6 +86,7 @@ pub struct Matrix {
 
 /// Per-RP counts.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Counts {
     /// Scenarios that apply to the RP, run or not.
     pub applicable: usize,

@@ -22,6 +22,7 @@ use crate::scenario::Scenario;
 
 /// What a log says, as far as it can be read, and the scenarios that reproduce it.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct Diagnosis<'a> {
     /// The lines read as the error chain (empty: nothing looked like a failure): outermost first when
     /// the chain reader recognised a stack trace or traceback, else the failure lines in log order.
@@ -38,6 +39,7 @@ pub struct Diagnosis<'a> {
 
 /// One scenario that reproduces the diagnosed failure.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct Match<'a> {
     /// The scenario, from the catalog.
     pub scenario: &'a Scenario,

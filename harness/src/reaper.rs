@@ -58,6 +58,7 @@ pub enum ReaperError {
 
 /// What the reaper removed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Reaped {
     pub containers: usize,
     pub networks: usize,

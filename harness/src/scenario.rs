@@ -17,6 +17,7 @@ use crate::rp::RpSetup;
 /// One documented failure.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Scenario {
     /// Also the file name, without `.toml`.
     pub id: String,
@@ -42,6 +43,7 @@ pub struct Scenario {
 /// The story, the way a support article tells it.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Story {
     /// What the user sees.
     pub symptom: String,
@@ -63,6 +65,7 @@ pub struct Story {
 /// How each party of a scenario is set up; every part defaults to the healthy setup.
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Setup {
     /// The identity provider's setup.
     #[serde(default)]
@@ -81,6 +84,7 @@ pub struct Setup {
 /// The proxy's policy: first matching rule decides, no match allows.
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct ProxySetup {
     /// The rules, tried in order; default: none, so everything is allowed.
     #[serde(default)]
@@ -93,6 +97,7 @@ pub struct ProxySetup {
 /// What must happen.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Expect {
     /// Whether the sign-in succeeds or fails.
     pub outcome: ExpectedOutcome,
@@ -114,6 +119,7 @@ pub struct Expect {
 /// How a scenario's sign-in ends, written `signed-in` or `failed`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum ExpectedOutcome {
     /// The user ends up signed in to the RP.
     SignedIn,
@@ -124,6 +130,7 @@ pub enum ExpectedOutcome {
 /// Facts the IdP recorded.
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct IdpExpect {
     /// How many requests reached `POST /token`.
     pub token_requests: Option<usize>,
@@ -134,6 +141,7 @@ pub struct IdpExpect {
 /// Facts the proxy recorded.
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct ProxyExpect {
     /// The proxy's whole access log, in order (when given).
     pub answered: Option<Vec<ProxyAnswer>>,
@@ -142,6 +150,7 @@ pub struct ProxyExpect {
 /// One access-log entry: `request` is `"METHOD host"` (the port may be left out), `status` the answer.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct ProxyAnswer {
     /// The request as `"METHOD host"` or `"METHOD host:port"`.
     pub request: String,

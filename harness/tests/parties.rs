@@ -121,12 +121,7 @@ mod the_proxy {
     #[rstest]
     #[tokio::test(flavor = "current_thread")]
     async fn a_rule_with_a_port_matches_only_that_port(hosts: Hosts) {
-        let mut policy = ProxyPolicy::allow_all();
-        policy.rules.push(sso_harness::proxy::Rule {
-            host: "idp.sso.test".into(),
-            port: Some(8443),
-            decision: Decision::Deny { status: 403 },
-        });
+        let policy = ProxyPolicy::allow_all().rule_on_port("idp.sso.test", 8443, Decision::Deny { status: 403 });
         let proxy = Proxy::start(policy, hosts).await.unwrap();
 
         let denied = raw(&proxy, "CONNECT idp.sso.test:8443 HTTP/1.1\r\n\r\n").await.unwrap();

@@ -8,7 +8,9 @@ use sso_harness::proxy::{Decision, ProxyPolicy};
 use sso_harness::{Ca, Hosts, Idp, Proxy, RootCause, SsoEnv};
 
 fn idp_with_certificate_from_another_ca() -> IdpSetup {
-    IdpSetup { tls: IdpTls::OtherCa, ..IdpSetup::default() }
+    let mut setup = IdpSetup::default();
+    setup.tls = IdpTls::OtherCa;
+    setup
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -26,7 +28,8 @@ async fn the_rp_refuses_an_idp_certificate_from_a_ca_it_does_not_trust() {
 /// expired one it refuses, unless the scenario says the user clicked through.
 #[tokio::test(flavor = "current_thread")]
 async fn the_browser_refuses_an_expired_idp_certificate() {
-    let expired = IdpSetup { tls: IdpTls::Expired, ..IdpSetup::default() };
+    let mut expired = IdpSetup::default();
+    expired.tls = IdpTls::Expired;
     let env = SsoEnv::builder().idp(expired).start().await.unwrap();
 
     let outcome = env.sign_in().await;

@@ -21,6 +21,7 @@ const MEMORY_PER_ENV: i64 = 128 * 1024 * 1024;
 
 /// What the engine reported, and the concurrency derived from it.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Capacity {
     /// CPUs of the engine's machine.
     pub cpus: usize,

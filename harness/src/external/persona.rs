@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 /// A proxy product's way of answering.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Persona {
     /// The harness's own proxy: a short HTML page, `502` for an unreachable upstream, then close.
     #[default]

@@ -42,6 +42,7 @@ pub enum IdTokenFault {
 /// `[setup.idp.id_token]` in the open form.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct IdTokenSpec {
     /// Claims set over the usual ones (`iss`, `sub`, `aud`, `iat`, `exp` = `iat` + 300, `nonce`), any
     /// JSON type; `"{{now - 1h}}"` is a number, `"{{now | string}}"` a string.
@@ -72,6 +73,7 @@ pub struct IdTokenSpec {
 /// The signature as sent.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum SignatureForm {
     /// The key's signature over header and claims.
     #[default]
@@ -83,6 +85,7 @@ pub enum SignatureForm {
 /// An `at_hash` or `c_hash` claim.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum HashClaim {
     /// Not in the token.
     #[default]

@@ -26,6 +26,7 @@ pub enum JwksFault {
 /// `[setup.idp.jwks]` in the open form.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct JwksSpec {
     /// The answer to the first fetch, the second, …; the last one answers every later fetch.
     pub fetches: Vec<JwksFetch>,

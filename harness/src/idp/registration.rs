@@ -13,6 +13,7 @@ use crate::oauth::ClientAuthMethod;
 /// `[setup.idp.client]`.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct ClientRegistration {
     /// The client ID; default `sso-repro-rp`.
     pub id: String,
@@ -63,6 +64,7 @@ impl Default for ClientRegistration {
 /// How Basic credentials are decoded.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum BasicDecoding {
     /// Id and secret are form-url-decoded after Base64 (RFC 6749 §2.3.1).
     #[default]
@@ -109,6 +111,7 @@ pub enum Refusal {
 /// An OAuth error answer (RFC 6749 §5.2).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct OAuthError {
     /// The HTTP status of a token endpoint answer (unused when the refusal is a redirect).
     pub status: u16,

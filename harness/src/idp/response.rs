@@ -17,6 +17,7 @@ use super::template::{check_json, check_str, Context, Values};
 /// What an endpoint answers instead of (or on top of) its usual answer.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct ResponseSpec {
     /// The status (default: the usual one, 200 for a valid request).
     pub status: Option<u16>,

@@ -82,6 +82,7 @@ pub enum IdpTls {
 /// The authorization response (the redirect back to the RP), as data.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct AuthorizeSpec {
     /// Send the browser back with this `error` instead of a code (e.g. `access_denied`).
     pub error: Option<String>,
@@ -94,8 +95,21 @@ pub struct AuthorizeSpec {
 }
 
 /// `[setup.idp]`.
+///
+/// It grows with every fault the harness learns, so outside this crate it starts from
+/// `IdpSetup::default()` (or a scenario file) and its fields are set one by one:
+///
+/// ```
+/// let mut setup = sso_harness::IdpSetup::default();
+/// setup.tls = sso_harness::idp::IdpTls::Expired;
+/// ```
+///
+/// ```compile_fail,E0639
+/// let setup = sso_harness::IdpSetup { tls: sso_harness::idp::IdpTls::Expired, ..Default::default() };
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct IdpSetup {
     /// The client's registration (`[setup.idp.client]`).
     #[serde(default)]

@@ -13,6 +13,7 @@ pub const ACCESS_LOG_CAPACITY: usize = 10_000;
 
 /// One line of the proxy's access log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ProxyEntry {
     /// `CONNECT`, the forwarded method, or `-` when the request could not be read.
     pub method: String,

@@ -49,6 +49,7 @@ impl std::fmt::Debug for Decision {
 /// defaults to 403), `require-auth` (with `user` and `password`), `hang`, `reset`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "RuleFields", into = "RuleFields")]
+#[non_exhaustive]
 pub struct Rule {
     /// The host name it matches, e.g. `idp.sso.test`.
     pub host: String,
@@ -154,6 +155,12 @@ impl ProxyPolicy {
     /// Adds a rule for `host` (any port).
     pub fn rule(mut self, host: &str, decision: Decision) -> ProxyPolicy {
         self.rules.push(Rule { host: host.to_owned(), port: None, decision });
+        self
+    }
+
+    /// Adds a rule for `host` on `port` only.
+    pub fn rule_on_port(mut self, host: &str, port: u16, decision: Decision) -> ProxyPolicy {
+        self.rules.push(Rule { host: host.to_owned(), port: Some(port), decision });
         self
     }
 

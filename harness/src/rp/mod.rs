@@ -32,6 +32,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// against the environment — where the IdP is, the client registration, the network (proxy URL,
 /// trusted CAs, name service).
 #[derive(Clone, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct RpSettings {
     /// The issuer identifier as configured, e.g. `https://idp.sso.test:41234`.
     pub issuer: String,
@@ -210,12 +211,39 @@ impl Stage {
 }
 
 /// A failed sign-in: Display names the stage, `source()` leads to the root cause.
+///
+/// It may grow, so it is built with [`AuthenticationFailed::new`], never as a literal:
+///
+/// ```compile_fail,E0639
+/// let failed = sso_harness::AuthenticationFailed {
+///     stage: sso_harness::Stage::ExchangingTokens,
+///     source: "refused".into(),
+/// };
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[error("{stage}")]
+#[non_exhaustive]
 pub struct AuthenticationFailed {
     /// The stage that failed.
     pub stage: Stage,
     /// The cause: the top of the error chain below the stage.
     #[source]
     pub source: BoxError,
+}
+
+impl AuthenticationFailed {
+    /// A failure at `stage` caused by `source` (an RP of your own reports its failures so).
+    ///
+    /// ```
+    /// use sso_harness::{AuthenticationFailed, ErrorChain, RootCause, Stage};
+    ///
+    /// let refused = std::io::Error::other("Unable to tunnel through proxy. Proxy returns \"HTTP/1.1 403 Forbidden\"");
+    /// let failed = AuthenticationFailed::new(Stage::ExchangingTokens, refused);
+    /// let chain = ErrorChain::from_error(&failed);
+    /// assert_eq!(chain.wrapper(), "exchanging authorization tokens failed");
+    /// assert_eq!(chain.root_cause(), RootCause::ProxyRefusedConnect);
+    /// ```
+    pub fn new(stage: Stage, source: impl Into<BoxError>) -> AuthenticationFailed {
+        AuthenticationFailed { stage, source: source.into() }
+    }
 }

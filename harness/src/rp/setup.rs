@@ -185,6 +185,7 @@ impl RpAuthMethod {
 /// How the authorization response reaches the RP.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum ResponseMode {
     /// In the redirect's query string.
     #[default]
@@ -196,6 +197,7 @@ pub enum ResponseMode {
 /// How Basic credentials are encoded.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum BasicEncoding {
     /// Id and secret form-url-encoded before Base64 (RFC 6749 §2.3.1).
     #[default]
@@ -207,6 +209,7 @@ pub enum BasicEncoding {
 /// Where the RP gets the provider's endpoints.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Metadata {
     /// The endpoints are typed in by an administrator.
     #[default]
@@ -229,6 +232,7 @@ pub enum TrustAnchor {
 /// How the RP's configured issuer relates to the IdP's real one.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum IssuerForm {
     /// Exactly the IdP's issuer.
     #[default]
