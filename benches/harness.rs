@@ -30,10 +30,12 @@ async fn catalog_at_once(catalog: &[Arc<Scenario>], jobs: usize) -> (Duration, V
     let started = Instant::now();
     let permits = Arc::new(tokio::sync::Semaphore::new(jobs));
     let mut tasks = tokio::task::JoinSet::new();
-    for scenario in catalog {
-        let (scenario, permits) = (scenario.clone(), permits.clone());
+    // As the CLI does: longest deliberate wait first, a permit taken before each start.
+    for index in Scenario::start_order(catalog) {
+        let permit = permits.clone().acquire_owned().await.unwrap();
+        let scenario = catalog[index].clone();
         tasks.spawn(async move {
-            let _permit = permits.acquire_owned().await.unwrap();
+            let _permit = permit;
             let run = scenario.run().await.unwrap();
             (run.elapsed, (!run.passed()).then(|| scenario.id.clone()))
         });

@@ -208,3 +208,32 @@ fn the_teaching_pages_render_as_commonmark() {
         assert!(s.story.references.iter().all(|r| !r.contains("shared/")), "{}: cites a file users do not have", s.id);
     }
 }
+
+/// A concurrent catalog run starts the scenarios that wait on a timeout by design first, so that
+/// their waits overlap the rest instead of ending the run alone.
+#[test]
+fn scenarios_that_wait_on_a_timeout_start_first() {
+    let catalog = sso_harness::Scenario::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")).unwrap();
+    let order = sso_harness::Scenario::start_order(&catalog);
+
+    let waits: Vec<_> = order.iter().map(|&index| catalog[index].deliberate_wait()).collect();
+    assert!(waits.windows(2).all(|pair| pair[0] >= pair[1]), "{waits:?}");
+    let mut waiting: Vec<&str> = order
+        .iter()
+        .take_while(|&&index| !catalog[index].deliberate_wait().is_zero())
+        .map(|&index| catalog[index].id.as_str())
+        .collect();
+    waiting.sort();
+    assert_eq!(
+        waiting,
+        [
+            "proxy-accepts-and-never-answers",
+            "token-endpoint-connect-timeout",
+            "token-endpoint-read-timeout",
+            "token-request-retried-code-already-used"
+        ]
+    );
+    let mut all = order.clone();
+    all.sort();
+    assert_eq!(all, (0..catalog.len()).collect::<Vec<_>>(), "every scenario starts once");
+}

@@ -246,6 +246,12 @@ pub enum ScenarioError {
     },
 }
 
+impl AsRef<Scenario> for Scenario {
+    fn as_ref(&self) -> &Scenario {
+        self
+    }
+}
+
 impl Scenario {
     /// Reads and checks one scenario file.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
@@ -321,6 +327,30 @@ impl Scenario {
             .persona(self.setup.proxy.persona)
             .rp(self.setup.rp.clone())
             .browser(self.setup.browser.clone())
+    }
+
+    /// How long this scenario waits on a clock by design: the RP's back-channel timeout when its
+    /// setup makes a party answer late or never (a delayed token endpoint, a blackholed port, a proxy
+    /// that hangs), else zero. Catalog runs start the longest waits first, so that they overlap the
+    /// rest instead of ending the run alone.
+    pub fn deliberate_wait(&self) -> Duration {
+        let idp = &self.setup.idp;
+        let stalls = idp.token_delay_ms.is_some()
+            || idp.token_endpoint == crate::idp::TokenEndpoint::Blackhole
+            || self.setup.proxy.rules.iter().any(|rule| rule.decision == crate::proxy::Decision::Hang);
+        if stalls {
+            Duration::from_millis(self.setup.rp.timeout_ms)
+        } else {
+            Duration::ZERO
+        }
+    }
+
+    /// Indices into `scenarios` in the order a concurrent run should start them: the longest
+    /// [`Scenario::deliberate_wait`] first, otherwise as given (reports keep the given order).
+    pub fn start_order(scenarios: &[impl AsRef<Scenario>]) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..scenarios.len()).collect();
+        order.sort_by_key(|&index| std::cmp::Reverse(scenarios[index].as_ref().deliberate_wait()));
+        order
     }
 
     /// This scenario's id or one of its former ids.

@@ -38,10 +38,12 @@ impl ContainerBackend {
     pub async fn run_catalog(&self, scenarios: &[Scenario], jobs: usize) -> Vec<Result<Run, ContainersError>> {
         let permits = Arc::new(Semaphore::new(jobs.max(1)));
         let mut tasks = JoinSet::new();
-        for (index, scenario) in scenarios.iter().enumerate() {
-            let (scenario, backend, permits) = (scenario.clone(), self.clone(), permits.clone());
+        // Longest deliberate wait first; a permit is taken before each start, so the order holds.
+        for index in Scenario::start_order(scenarios) {
+            let permit = permits.clone().acquire_owned().await.expect("the semaphore is never closed");
+            let (scenario, backend) = (scenarios[index].clone(), self.clone());
             tasks.spawn(async move {
-                let _permit = permits.acquire_owned().await.expect("the semaphore is never closed");
+                let _permit = permit;
                 (index, backend.run_and_remove(&scenario).await)
             });
         }
