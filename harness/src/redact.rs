@@ -24,15 +24,18 @@ const MIN_SECRET_LEN: usize = 3;
 /// How many values the registry keeps (the oldest go first): bounded in a long-running process,
 /// and far more than the environments alive at once register.
 const REGISTRY_CAPACITY: usize = 4096;
-/// How many new values are searched one by one before the automaton is rebuilt with them: building
-/// it costs milliseconds, and registrations come between every few log lines.
+/// How many new values are searched one by one before the automaton is rebuilt with them, at least:
+/// building it costs milliseconds, and registrations come between every few log lines. The bound
+/// grows with the registry (an eighth of it), so rebuilding stays amortized O(1) per value even when
+/// the registry is full and every registration evicts the oldest value.
 const PENDING_CAPACITY: usize = 64;
 
 #[derive(Default)]
 struct Registry {
     order: VecDeque<String>,
     known: HashSet<String>,
-    /// Over `order` minus `pending`; rebuilt when `pending` is full or a value is evicted.
+    /// Over `order` minus `pending` (and perhaps values evicted since: matching those too only
+    /// redacts more); rebuilt when `pending` is full.
     matcher: Option<Arc<AhoCorasick>>,
     /// Registered since the automaton was built.
     pending: Vec<String>,
@@ -52,13 +55,13 @@ fn insert(values: impl IntoIterator<Item = String>) {
         if registry.order.len() == REGISTRY_CAPACITY {
             if let Some(oldest) = registry.order.pop_front() {
                 registry.known.remove(&oldest);
-                registry.matcher = None;
+                registry.pending.retain(|pending| *pending != oldest);
             }
         }
         registry.known.insert(value.clone());
         registry.order.push_back(value.clone());
         registry.pending.push(value);
-        if registry.pending.len() > PENDING_CAPACITY {
+        if registry.pending.len() > PENDING_CAPACITY.max(registry.order.len() / 8) {
             registry.matcher = None;
         }
     }
@@ -218,6 +221,20 @@ mod tests {
             secrets(line),
             r#"GET /cb?code=[REDACTED]&state=[REDACTED] POST client_secret=[REDACTED] {"access_token":"[REDACTED]","id_token":"[REDACTED]"} Authorization: Basic [REDACTED]"#
         );
+    }
+
+    #[test]
+    fn a_full_registry_still_redacts_what_was_registered_last() {
+        // More than the registry holds: every registration evicts the oldest value, and the
+        // automaton is rebuilt only now and then.
+        let values: Vec<String> =
+            (0..REGISTRY_CAPACITY + 700).map(|n| format!("full-registry-secret-{n:05}")).collect();
+        for value in &values {
+            register(value);
+        }
+        for recent in values.iter().rev().take(600) {
+            assert_eq!(secrets(&format!("saw {recent} here")), format!("saw {REDACTED} here"));
+        }
     }
 
     #[test]
