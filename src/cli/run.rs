@@ -22,10 +22,11 @@ pub struct Args {
     /// Where the parties run (also `SSO_REPRO_BACKEND`).
     #[arg(long, value_enum, env = "SSO_REPRO_BACKEND", default_value = "in-process")]
     backend: Backend,
-    /// How many scenarios run at once (in-process backend; 1: one after the other). The report
-    /// stays in catalog order; each scenario's time then includes waiting for the CPU it shares.
-    #[arg(long, short = 'j', value_name = "N", default_value_t = default_jobs())]
-    jobs: usize,
+    /// How many scenarios run at once (1: one after the other; default: four per core in-process,
+    /// what the engine can take on containers). The report stays in catalog order; each scenario's
+    /// time then includes waiting for the CPU (or the engine) it shares.
+    #[arg(long, short = 'j', value_name = "N")]
+    jobs: Option<usize>,
 }
 
 /// Four per core: an in-process scenario mostly waits (on sockets, on its deliberate timeouts), so a
@@ -73,14 +74,20 @@ impl Runner {
         "in-process"
     }
 
-    fn concurrent(&self) -> bool {
-        self.name() == "in-process"
+    /// How many scenarios at once when `--jobs` is not given: four per core in-process, the
+    /// engine's capacity on containers.
+    async fn default_jobs(&self) -> Result<usize, BoxError> {
+        #[cfg(feature = "containers")]
+        if let Some(backend) = &self.containers {
+            return Ok(backend.capacity().await?.environments);
+        }
+        Ok(default_jobs())
     }
 
     async fn run(&self, scenario: &Scenario) -> Result<Run, BoxError> {
         #[cfg(feature = "containers")]
         if let Some(backend) = &self.containers {
-            return Ok(scenario.run_in_containers(backend).await?);
+            return Ok(backend.run_scenario(scenario).await?);
         }
         Ok(scenario.run().await?)
     }
@@ -119,11 +126,12 @@ pub fn run(args: Args) -> u8 {
         Ok(selected) => selected,
         Err(code) => return code,
     };
-    if args.jobs == 0 {
+    if args.jobs == Some(0) {
         eprintln!("error: --jobs must be at least 1");
         return exit::USAGE;
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(args.jobs).enable_all().build() {
+    let threads = args.jobs.unwrap_or_else(default_jobs);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(threads).enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
             report(&error);
@@ -140,7 +148,16 @@ pub fn run(args: Args) -> u8 {
     let mut ordered = selected.scenarios;
     ordered.sort_by(|a, b| (&a.family, &a.id).cmp(&(&b.family, &b.id)));
     let ordered: Vec<Arc<Scenario>> = ordered.into_iter().map(Arc::new).collect();
-    let jobs = if runner.concurrent() { args.jobs } else { 1 };
+    let jobs = match args.jobs {
+        Some(jobs) => jobs,
+        None => match runtime.block_on(runner.default_jobs()) {
+            Ok(jobs) => jobs,
+            Err(error) => {
+                report(error.as_ref());
+                return exit::HARNESS;
+            }
+        },
+    };
     let started = Instant::now();
     let mut progress = Progress::new(ordered.len());
     let results = runtime.block_on(async {

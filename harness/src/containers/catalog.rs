@@ -44,7 +44,7 @@ impl ContainerBackend {
             let (scenario, backend) = (scenarios[index].clone(), self.clone());
             tasks.spawn(async move {
                 let _permit = permit;
-                (index, backend.run_and_remove(&scenario).await)
+                (index, backend.run_scenario(&scenario).await)
             });
         }
         let mut runs: Vec<Option<Result<Run, ContainersError>>> = scenarios.iter().map(|_| None).collect();
@@ -62,7 +62,9 @@ impl ContainerBackend {
         runs.into_iter().map(|run| run.expect("every task reported")).collect()
     }
 
-    async fn run_and_remove(&self, scenario: &Scenario) -> Result<Run, ContainersError> {
+    /// Runs one scenario in an environment of its own and removes it, awaiting the engine (what
+    /// [`ContainerBackend::run_catalog`] does for each scenario; safe to call concurrently).
+    pub async fn run_scenario(&self, scenario: &Scenario) -> Result<Run, ContainersError> {
         let started = std::time::Instant::now();
         let env = scenario.env_builder().start_in_containers(self).await?;
         let outcome = env.sign_in().await;
