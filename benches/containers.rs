@@ -23,10 +23,11 @@ fn main() {
             let _image = build_party_image(binary).await.unwrap();
             return;
         }
-        let backend = ContainerBackend::connect().await.unwrap();
-
-        // Cold: remove every sso-repro-party image, then build.
-        backend.remove_party_images().await.unwrap();
+        // Cold: remove every sso-repro-party image, then build. The reaper runs from that image, so
+        // it starts only afterwards (the second connect).
+        std::env::set_var("SSO_REPRO_REAPER", "off");
+        let without_reaper = ContainerBackend::connect().await.unwrap();
+        without_reaper.remove_party_images().await.unwrap();
         let started = Instant::now();
         let _image = build_party_image(binary).await.unwrap();
         let cold = started.elapsed();
@@ -36,6 +37,8 @@ fn main() {
             let _image = build_party_image(binary).await.unwrap();
             cached.push(started.elapsed());
         }
+        std::env::remove_var("SSO_REPRO_REAPER");
+        let backend = ContainerBackend::connect().await.unwrap();
 
         let mut ready = Vec::new();
         let mut teardown = Vec::new();
@@ -91,9 +94,9 @@ fn main() {
         );
         row("  its slowest scenario (own start to end of sign-in)", &ms(slowest), "");
         row(
-            "containers / networks of ours left afterwards",
+            "containers / networks of ours left afterwards (with this process's reaper)",
             &format!("{} / {}", left.containers.len(), left.networks.len()),
-            "0 / 0",
+            "1 / 0 (the reaper ends with the process)",
         );
     });
 }
