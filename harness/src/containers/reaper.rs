@@ -76,17 +76,13 @@ async fn start(image: &GenericImage) -> Result<Held, ContainersError> {
         .map_err(failed)?;
     let host = container.get_host().await.map_err(failed)?.to_string();
     let port = container.get_host_port_ipv4(REAPER_PORT).await.map_err(failed)?;
-    let connect = tokio::net::TcpStream::connect((host.as_str(), port));
-    let connection = match tokio::time::timeout(STARTUP, connect).await {
-        Ok(Ok(connection)) => connection,
-        Ok(Err(source)) => return Err(ContainersError::ReaperConnection { address: format!("{host}:{port}"), source }),
-        Err(elapsed) => {
-            let source = std::io::Error::new(std::io::ErrorKind::TimedOut, elapsed);
-            return Err(ContainersError::ReaperConnection { address: format!("{host}:{port}"), source });
-        }
-    };
-    let connection = connection
+    let address = format!("{host}:{port}");
+    let unreachable = |source| ContainersError::ReaperConnection { address: address.clone(), source };
+    let connection = tokio::time::timeout(STARTUP, tokio::net::TcpStream::connect(address.as_str()))
+        .await
+        .map_err(|elapsed| unreachable(std::io::Error::new(std::io::ErrorKind::TimedOut, elapsed)))?
+        .map_err(unreachable)?
         .into_std()
-        .map_err(|source| ContainersError::ReaperConnection { address: format!("{host}:{port}"), source })?;
+        .map_err(unreachable)?;
     Ok(Held { _container: container, _connection: connection })
 }
