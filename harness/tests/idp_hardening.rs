@@ -72,6 +72,14 @@ fn idp_fd_limit_child() {
                     println!("{REFUSED} {}", sso_harness::ErrorChain::from_error(&error));
                     assert!(!running.is_empty(), "the limit leaves room for one environment");
                     drop(running);
+                    // wiremock's server threads close their sockets after Drop returns: wait
+                    // (bounded) until the descriptors are back before starting again.
+                    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+                    while std::fs::read_dir("/proc/self/fd").unwrap().count() as u64 > open + 16
+                        && std::time::Instant::now() < deadline
+                    {
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
                     let env = SsoEnv::builder().start().await.expect("descriptors are free again");
                     assert!(env.sign_in().await.signed_in());
                     return;
