@@ -5,7 +5,11 @@
 //!   certificate issued inside the timed span; the CA made once before) against oidc-provider-mock
 //!   (PyPI). The clock starts before the process is spawned and stops at the first 200 of
 //!   `/.well-known/openid-configuration`, both polled every 5 ms by the same reqwest client. Ours is
-//!   HTTPS (a TLS handshake per poll), theirs plain HTTP (that is how it serves by default).
+//!   HTTPS on both sides (a TLS handshake per poll): theirs under uvicorn with a certificate from
+//!   the same CA, issued inside the timed span as ours is.
+//! - One full login against each provider, the provider already running as its own process, by the
+//!   same RP and browser (`fair/login.rs`): per-login latency, logins per second with four browsers
+//!   at once, and the provider process's CPU per login.
 //! - One CONNECT tunnel: our proxy (`sso-party`, allow-all policy) against squid (Debian), both as
 //!   their own processes, relaying to one echo server of this bench: TCP connect to the proxy,
 //!   CONNECT, the 200, 64 bytes there and back, close. Latency is the median of that; CPU per
@@ -15,12 +19,17 @@
 //! Bounded: a fixed number of runs, every wait with a deadline.
 
 mod common;
+#[path = "fair/login.rs"]
+mod login;
+#[path = "../tests/common/oidc_provider_mock.rs"]
+mod oidc_provider_mock;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::{machine, median, ms, process_cpu_time, row};
+use login::Provider;
 use sso_harness::party::{PartyConfig, CONFIG_VAR, LOOPBACK_VAR};
 use sso_harness::{Ca, Hosts, IdpSetup, ProxyPolicy};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -80,20 +89,65 @@ async fn ours_ready(binary: &Path, ca: &Ca, http: &reqwest::Client) -> Option<Du
     ready
 }
 
-async fn theirs_ready(http: &reqwest::Client) -> Option<Duration> {
-    let port = free_port();
+async fn theirs_ready(ca: &Ca, http: &reqwest::Client) -> Option<Duration> {
     let started = Instant::now();
-    let mut child = Command::new("oidc-provider-mock")
-        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .ok()?;
-    let url = format!("http://127.0.0.1:{port}/.well-known/openid-configuration");
+    let mut provider = oidc_provider_mock::spawn(ca);
+    let url = format!("{}/.well-known/openid-configuration", provider.issuer);
     let ready = first_ok(http, &url).await.map(|()| started.elapsed());
-    let _ = child.kill().await;
+    let _ = provider.child.kill().await;
     ready
+}
+
+/// Logins against the `sso-party` IdP as its own process: latency, logins per second, its CPU per
+/// login.
+async fn our_logins(binary: &Path, ca: &Ca, http: &reqwest::Client) -> Result<Logins, String> {
+    let port = free_port();
+    let setup = IdpSetup::default();
+    let provider = Provider {
+        issuer: format!("https://{}:{port}", sso_harness::hosts::IDP_HOST),
+        client_id: setup.client.id.clone(),
+        client_secret: setup.client.secret.clone(),
+        ca_pem: ca.pem(),
+        login: None,
+    };
+    let pairs = login::pairs(&provider).await;
+    let (cert, ca_pem) = sso_harness::idp::server_cert(&setup, ca).map_err(|e| e.to_string())?;
+    let redirect_uris = pairs.iter().map(|pair| pair.rp.redirect_uri()).collect();
+    let config = PartyConfig::Idp { config: setup, cert, ca_pem, redirect_uris };
+    let child = spawn_party(binary, &config, port);
+    let discovery = format!("{}/.well-known/openid-configuration", provider.issuer);
+    first_ok(http, &discovery).await.ok_or("sso-party did not serve discovery")?;
+    logins(&pairs, child.id().unwrap_or_default()).await
+}
+
+/// Logins against oidc-provider-mock (under uvicorn, TLS), the same way.
+async fn their_logins(ca: &Ca, http: &reqwest::Client) -> Result<Logins, String> {
+    let spawned = oidc_provider_mock::spawn(ca);
+    let provider = Provider {
+        issuer: spawned.issuer.clone(),
+        client_id: oidc_provider_mock::CLIENT_ID.to_owned(),
+        client_secret: oidc_provider_mock::CLIENT_SECRET.to_owned(),
+        ca_pem: ca.pem(),
+        login: Some(oidc_provider_mock::login_form()),
+    };
+    let pairs = login::pairs(&provider).await;
+    let discovery = format!("{}/.well-known/openid-configuration", provider.issuer);
+    first_ok(http, &discovery).await.ok_or("oidc-provider-mock did not serve discovery")?;
+    logins(&pairs, spawned.child.id().unwrap_or_default()).await
+}
+
+struct Logins {
+    latency: Duration,
+    per_second: f64,
+    cpu_per_login: Duration,
+}
+
+async fn logins(pairs: &[std::sync::Arc<login::Pair>], pid: u32) -> Result<Logins, String> {
+    let cpu_before = process_cpu_time(pid).unwrap_or_default();
+    let (latency, per_second) = login::measure(pairs).await?;
+    let cpu = process_cpu_time(pid).unwrap_or_default().saturating_sub(cpu_before);
+    let count = login::LOGINS as u32;
+    Ok(Logins { latency, per_second, cpu_per_login: cpu / count })
 }
 
 /// A TCP echo server on loopback (the tunnels' target).
@@ -208,6 +262,30 @@ fn pip_version(package: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The login figures of one provider, with the ratio to ours beside theirs.
+fn login_rows(provider: &str, logins: &Result<Logins, String>, ours: Option<&Logins>) {
+    let logins = match logins {
+        Ok(logins) => logins,
+        Err(why) => return row(&format!("one full login: {provider}"), "failed", why),
+    };
+    let ratio = |theirs: f64, ours: f64| format!("{:.1}× ours", theirs / ours);
+    row(
+        &format!("one full login (median of {}): {provider}", login::SEQUENTIAL),
+        &ms(logins.latency),
+        &ours.map(|o| ratio(logins.latency.as_secs_f64(), o.latency.as_secs_f64())).unwrap_or_default(),
+    );
+    row(
+        &format!("logins per second, {} browsers at once: {provider}", login::PAIRS),
+        &format!("{:.0} /s", logins.per_second),
+        &ours.map(|o| format!("{:.2}× ours", logins.per_second / o.per_second)).unwrap_or_default(),
+    );
+    row(
+        &format!("provider CPU per login ({} logins): {provider}", login::LOGINS),
+        &ms(logins.cpu_per_login),
+        &ours.map(|o| ratio(logins.cpu_per_login.as_secs_f64(), o.cpu_per_login.as_secs_f64())).unwrap_or_default(),
+    );
+}
+
 fn main() {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let Some(binary) = party_binary() else {
@@ -219,7 +297,7 @@ fn main() {
         let http = reqwest::Client::builder()
             .tls_built_in_root_certs(false)
             .add_root_certificate(reqwest::Certificate::from_pem(ca.pem().as_bytes()).unwrap())
-            .dns_resolver(std::sync::Arc::new(Hosts::harness()))
+            .dns_resolver(std::sync::Arc::new(Hosts::loopback(&[sso_harness::hosts::IDP_HOST, "localhost"])))
             .no_proxy()
             .timeout(Duration::from_millis(500))
             .build()
@@ -231,11 +309,14 @@ fn main() {
         }
         let mut theirs = Vec::new();
         for _ in 0..5 {
-            match theirs_ready(&http).await {
+            match theirs_ready(&ca, &http).await {
                 Some(ready) => theirs.push(ready),
                 None => break,
             }
         }
+
+        let our_logins = our_logins(&binary, &ca, &http).await;
+        let their_logins = their_logins(&ca, &http).await;
 
         let target = echo_server().await;
         let our_port = free_port();
@@ -280,12 +361,15 @@ fn main() {
                 let version = pip_version("oidc-provider-mock");
                 let ratio = theirs.as_secs_f64() / ours.as_secs_f64();
                 row(
-                    &format!("start → first discovery 200: oidc-provider-mock {version} (HTTP), 5 runs"),
+                    &format!("start → first discovery 200: oidc-provider-mock {version} (HTTPS), 5 runs"),
                     &ms(theirs),
                     &format!("{ratio:.1}× ours"),
                 );
             }
         }
+        login_rows("sso-party IdP", &our_logins, None);
+        let theirs = format!("oidc-provider-mock {}", pip_version("oidc-provider-mock"));
+        login_rows(&theirs, &their_logins, our_logins.as_ref().ok());
         row(&format!("CONNECT tunnel latency: sso-party proxy, {TUNNELS} tunnels"), &ms(our_tunnels.0), "");
         row(
             "CONNECT tunnel CPU: sso-party proxy, per tunnel",
