@@ -2,7 +2,8 @@
 //! as medians. Measures: the party image build (cold: the image removed first; cached), one
 //! environment ready (three containers, three networks), its teardown, the whole catalog with as
 //! many environments at once as the engine takes (`ContainerBackend::capacity`; `-- --jobs N`
-//! overrides it), and what is left on the engine afterwards. `--images-only` just builds the image.
+//! overrides it), the engine's floor for as many environments (`ContainerBackend::engine_floor`: the
+//! same networks and containers, no party work), and what is left on the engine afterwards. `--images-only` just builds the image.
 
 mod common;
 
@@ -69,6 +70,9 @@ fn main() {
             assert!(run.passed(), "{}: {:?}", scenario.id, run.mismatches);
             slowest = slowest.max(run.elapsed);
         }
+        // The floor: as many bare environments (the same networks and containers, no party work),
+        // as many at a time.
+        let floor = backend.engine_floor(catalog.len(), jobs).await.unwrap().wall;
         let left = backend.resources(None).await.unwrap();
 
         println!("sso-repro containers backend (medians; one local engine)");
@@ -93,6 +97,11 @@ fn main() {
             "< 30 s; was 121 s (52, one at a time)",
         );
         row("  its slowest scenario (own start to end of sign-in)", &ms(slowest), "");
+        row(
+            &format!("  engine floor: {n} bare environments, {jobs} at a time"),
+            &ms(floor),
+            &format!("catalog / floor = {:.2}×", catalog_wall.as_secs_f64() / floor.as_secs_f64()),
+        );
         row(
             "containers / networks of ours left afterwards (with this process's reaper)",
             &format!("{} / {}", left.containers.len(), left.networks.len()),

@@ -43,8 +43,10 @@ use crate::tls::{Ca, TlsError};
 
 mod capacity;
 mod catalog;
+mod floor;
 mod reaper;
 pub use capacity::Capacity;
+pub use floor::EngineFloor;
 
 /// The label every container and network of ours carries.
 pub const LABEL: &str = "org.sso-repro";
