@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `just bench` (after the cargo benches): wall times of whole commands, side by side with their anchors.
 #   - `cargo test --workspace` and `cargo nextest run --workspace`, warm (built and run once first);
-#   - the catalog against each real RP under rps/ (tests/real_rps.rs, nextest, one RP at a time);
+#   - the catalog against each real RP under rps/ (tests/real_rps.rs, nextest, one RP at a time),
+#     4 × CPUs scenarios at once beside one at a time;
 #   - a downstream crate's cold build: a new crate whose only dev-dependency is this checkout's
 #     sso-harness (default features), `cargo test` from an empty target folder (crates already in the
 #     local registry cache; nothing else of ours shares its target folder).
@@ -35,21 +36,27 @@ machine
 row what figure anchor
 cargo test --workspace --no-run >/dev/null 2>&1
 cargo test --workspace >/dev/null 2>&1 || true
-row "cargo test --workspace (warm)" "$(timed cargo test --workspace)" "was not measured"
+row "cargo test --workspace (warm)" "$(timed cargo test --workspace)" "was 102 s (2026-12-01)"
 if command -v cargo-nextest >/dev/null; then
   cargo nextest run --workspace --no-run >/dev/null 2>&1
-  row "cargo nextest run --workspace (warm)" "$(timed cargo nextest run --workspace)" "was not measured"
+  row "cargo nextest run --workspace (warm)" "$(timed cargo nextest run --workspace)" "was 123 s (2026-12-01)"
 else
   row "cargo nextest run --workspace" "not installed" "cargo install cargo-nextest"
 fi
 
 if ! $skip_rps && command -v cargo-nextest >/dev/null; then
+  # Each test starts its own RP process on its own ports, so every RP takes scenarios concurrently;
+  # the anchor is the same catalog one at a time. A scenario that does not apply to an RP ends at once.
   cargo nextest run --test real_rps --no-run >/dev/null 2>&1
+  jobs=$(( $(nproc) * 4 ))
   for rp in rps/*/; do
     name=$(basename "$rp")
-    wall=$(timed cargo nextest run --test real_rps -E "test(/${name//-/_}/)")
-    summary=$(grep -E '^ *Summary' "$log" | tail -1 | sed 's/^ *//')
-    row "catalog against $name (nextest, $(nproc) at a time)" "$wall" "${summary:-}"
+    filter="test(/${name//-/_}/)"
+    cargo nextest run --test real_rps -E "$filter" >/dev/null 2>&1 || true # builds the RP once
+    wall=$(timed cargo nextest run --test real_rps -E "$filter" -j "$jobs")
+    summary=$(grep -E '^ *Summary' "$log" | tail -1 | sed 's/^ *Summary \[ *[0-9.]*s\] //')
+    one=$(timed cargo nextest run --test real_rps -E "$filter" -j 1)
+    row "catalog against $name, $jobs at a time" "$wall" "1 at a time: $one; $summary"
   done
 fi
 
