@@ -28,19 +28,16 @@ fn catalog() -> Vec<Scenario> {
 /// elapsed time, and the ids of those that did not end as documented (overlap must not change that).
 async fn catalog_at_once(catalog: &[Arc<Scenario>], jobs: usize) -> (Duration, Vec<Duration>, Vec<String>) {
     let started = Instant::now();
-    let permits = Arc::new(tokio::sync::Semaphore::new(jobs));
-    let mut tasks = tokio::task::JoinSet::new();
-    // As the CLI does: longest deliberate wait first, a permit taken before each start.
-    for index in Scenario::start_order(catalog) {
-        let permit = permits.clone().acquire_owned().await.unwrap();
+    // As the CLI does it.
+    let run = |index: usize| {
         let scenario = catalog[index].clone();
-        tasks.spawn(async move {
-            let _permit = permit;
+        async move {
             let run = scenario.run().await.unwrap();
             (run.elapsed, (!run.passed()).then(|| scenario.id.clone()))
-        });
-    }
-    let (elapsed, failed): (Vec<Duration>, Vec<Option<String>>) = tasks.join_all().await.into_iter().unzip();
+        }
+    };
+    let outputs = sso_harness::concurrent::in_start_order(catalog, jobs, run, |_, _| {}).await;
+    let (elapsed, failed): (Vec<Duration>, Vec<Option<String>>) = outputs.into_iter().unzip();
     (started.elapsed(), elapsed, failed.into_iter().flatten().collect())
 }
 

@@ -162,7 +162,7 @@ pub fn applicable(scenarios: Vec<Scenario>, abilities: &crate::capability::Abili
 }
 
 /// Runs `scenarios` one after the other against the RP that `launcher` makes (a new one per
-/// scenario), in-process.
+/// scenario), in-process; [`run_against_concurrently`] runs several at once.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
@@ -175,12 +175,37 @@ pub fn applicable(scenarios: Vec<Scenario>, abilities: &crate::capability::Abili
 /// # }
 /// ```
 pub async fn run_against<L: LaunchRp + 'static>(scenarios: &[Scenario], launcher: impl Fn() -> L) -> Report {
-    let mut report = Report::default();
-    for scenario in scenarios {
-        let run = scenario.run_with(scenario.env_builder().launcher(launcher())).await;
-        report.runs.push((scenario.id.clone(), run));
-    }
-    report
+    run_against_concurrently(scenarios, 1, launcher).await
+}
+
+/// [`run_against`] with up to `jobs` scenarios at once, each against a new RP from `launcher` in an
+/// environment of its own: for an RP that can run several instances side by side (its own port
+/// each, no shared state). The report keeps the order given; each [`Run::elapsed`](crate::scenario::Run)
+/// then includes waiting for the CPU the other scenarios share.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use sso_harness::{catalog, ReferenceRp};
+///
+/// let scenarios = catalog::load().unwrap();
+/// let report = catalog::run_against_concurrently(&scenarios, 8, || ReferenceRp).await;
+/// assert!(report.all_passed(), "{report}");
+/// assert_eq!(report.runs[0].0, scenarios[0].id);
+/// # }
+/// ```
+pub async fn run_against_concurrently<L: LaunchRp + 'static>(
+    scenarios: &[Scenario],
+    jobs: usize,
+    launcher: impl Fn() -> L,
+) -> Report {
+    let run = |index: usize| {
+        let scenario = scenarios[index].clone();
+        let builder = scenario.env_builder().launcher(launcher());
+        async move { scenario.run_with(builder).await }
+    };
+    let runs = crate::concurrent::in_start_order(scenarios, jobs, run, |_, _| {}).await;
+    Report { runs: scenarios.iter().map(|s| s.id.clone()).zip(runs).collect() }
 }
 
 /// A test binary's `main` (a `[[test]]` with `harness = false`) that makes one test per scenario,

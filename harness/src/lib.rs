@@ -38,6 +38,7 @@ pub mod catalog;
 pub mod chain;
 pub mod command;
 pub mod compatibility;
+pub mod concurrent;
 #[cfg(feature = "containers")]
 pub mod containers;
 pub mod diagnose;

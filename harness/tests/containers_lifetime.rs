@@ -50,16 +50,3 @@ async fn a_killed_runs_containers_end_by_themselves() {
         docker.remove_network(&network).await.unwrap();
     }
 }
-
-/// The bench's anchor makes real environments' worth of containers and networks and removes them all.
-#[tokio::test(flavor = "current_thread")]
-async fn the_engine_floor_starts_bare_environments_and_leaves_nothing() {
-    let backend = ContainerBackend::connect().await.unwrap();
-    let floor = backend.engine_floor(3, 2).await.unwrap();
-    assert_eq!(floor.environments.len(), 3);
-    for id in &floor.environments {
-        let left = backend.resources(Some(id)).await.unwrap();
-        assert!(left.containers.is_empty() && left.networks.is_empty(), "{id} left {left:?}");
-    }
-    assert!(floor.wall > Duration::ZERO);
-}

@@ -160,35 +160,22 @@ pub fn run(args: Args) -> u8 {
     };
     let started = Instant::now();
     let mut progress = Progress::new(ordered.len());
-    let results = runtime.block_on(async {
-        // Started longest deliberate wait first (a timeout scenario overlaps the rest instead of
-        // ending the run alone); a permit is taken before each start, so the order holds.
-        let limit = Arc::new(tokio::sync::Semaphore::new(jobs));
-        let mut set = tokio::task::JoinSet::new();
-        for index in Scenario::start_order(&ordered) {
-            let permit = limit.clone().acquire_owned().await.expect("the semaphore is never closed");
+    let results = runtime.block_on(sso_harness::concurrent::in_start_order(
+        &ordered,
+        jobs,
+        |index| {
             let (runner, scenario) = (runner.clone(), ordered[index].clone());
-            set.spawn(async move {
-                let _permit = permit;
-                (index, runner.run(&scenario).await)
-            });
-        }
-        let mut results: Vec<Option<Result<Run, BoxError>>> = ordered.iter().map(|_| None).collect();
-        while let Some(joined) = set.join_next().await {
-            let (index, result) = match joined {
-                Ok(done) => done,
-                Err(error) => std::panic::resume_unwind(error.into_panic()),
-            };
-            progress.finished(&ordered[index].id, result.as_ref().is_ok_and(Run::passed));
-            results[index] = Some(result);
-        }
-        results
-    });
+            async move { runner.run(&scenario).await }
+        },
+        |index, result: &Result<Run, BoxError>| {
+            progress.finished(&ordered[index].id, result.as_ref().is_ok_and(Run::passed))
+        },
+    ));
     progress.clear();
     let wall = started.elapsed();
     let mut runs = Vec::new();
     for (scenario, result) in ordered.iter().zip(results) {
-        match result.expect("every scenario ran") {
+        match result {
             Ok(run) => runs.push((scenario.as_ref(), run)),
             Err(error) => {
                 eprintln!("error: scenario {} could not run", scenario.id);

@@ -2,11 +2,6 @@
 //! three networks) per scenario as always, the image built once per process, results in the
 //! catalog's order, and each environment removed without blocking the others.
 
-use std::sync::Arc;
-
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
-
 use super::{ContainerBackend, ContainerEnv, ContainersError};
 use crate::scenario::{Run, Scenario};
 
@@ -36,30 +31,11 @@ impl ContainerBackend {
     /// overlap it includes waiting for the engine, which other environments keep busy; removal is not
     /// included. A panic in a run is resumed here, after every environment is gone.
     pub async fn run_catalog(&self, scenarios: &[Scenario], jobs: usize) -> Vec<Result<Run, ContainersError>> {
-        let permits = Arc::new(Semaphore::new(jobs.max(1)));
-        let mut tasks = JoinSet::new();
-        // Longest deliberate wait first; a permit is taken before each start, so the order holds.
-        for index in Scenario::start_order(scenarios) {
-            let permit = permits.clone().acquire_owned().await.expect("the semaphore is never closed");
+        let run = |index: usize| {
             let (scenario, backend) = (scenarios[index].clone(), self.clone());
-            tasks.spawn(async move {
-                let _permit = permit;
-                (index, backend.run_scenario(&scenario).await)
-            });
-        }
-        let mut runs: Vec<Option<Result<Run, ContainersError>>> = scenarios.iter().map(|_| None).collect();
-        let mut panicked = None;
-        while let Some(joined) = tasks.join_next().await {
-            match joined {
-                Ok((index, run)) => runs[index] = Some(run),
-                Err(error) if error.is_panic() => panicked = panicked.or(Some(error.into_panic())),
-                Err(_) => {}
-            }
-        }
-        if let Some(payload) = panicked {
-            std::panic::resume_unwind(payload);
-        }
-        runs.into_iter().map(|run| run.expect("every task reported")).collect()
+            async move { backend.run_scenario(&scenario).await }
+        };
+        crate::concurrent::in_start_order(scenarios, jobs, run, |_, _| {}).await
     }
 
     /// Runs one scenario in an environment of its own and removes it, awaiting the engine (what
