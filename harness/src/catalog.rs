@@ -219,6 +219,9 @@ pub async fn run_against_concurrently<L: LaunchRp + 'static>(
 /// let scenarios = sso_harness::catalog::load().unwrap();
 /// sso_harness::catalog::test_main(scenarios, || sso_harness::ReferenceRp);
 /// ```
+///
+/// Needs the `test-main` feature (`sso-harness = { …, features = ["test-main"] }`).
+#[cfg(feature = "test-main")]
 pub fn test_main<L: LaunchRp + 'static>(
     scenarios: Vec<Scenario>,
     launcher: impl Fn() -> L + Send + Sync + 'static,
