@@ -62,10 +62,14 @@ fn spawn_party(binary: &Path, config: &PartyConfig, port: u16) -> Child {
         .unwrap()
 }
 
-/// The first 200 from `url`, polled every 5 ms, bounded.
-async fn first_ok(http: &reqwest::Client, url: &str) -> Option<()> {
+/// The first 200 from `url`, polled every 5 ms, bounded; none if `child` exits first (a provider
+/// that is not installed ends at once).
+async fn first_ok(http: &reqwest::Client, url: &str, child: &mut Child) -> Option<()> {
     let started = Instant::now();
     while started.elapsed() < START_LIMIT {
+        if !matches!(child.try_wait(), Ok(None)) {
+            return None;
+        }
         if let Ok(response) = http.get(url).send().await {
             if response.status() == 200 {
                 return Some(());
@@ -84,7 +88,7 @@ async fn ours_ready(binary: &Path, ca: &Ca, http: &reqwest::Client) -> Option<Du
     let config = PartyConfig::Idp { config: setup, cert, ca_pem, redirect_uris: Vec::new() };
     let mut child = spawn_party(binary, &config, port);
     let url = format!("https://{}:{port}/.well-known/openid-configuration", sso_harness::hosts::IDP_HOST);
-    let ready = first_ok(http, &url).await.map(|()| started.elapsed());
+    let ready = first_ok(http, &url, &mut child).await.map(|()| started.elapsed());
     let _ = child.kill().await;
     ready
 }
@@ -92,8 +96,9 @@ async fn ours_ready(binary: &Path, ca: &Ca, http: &reqwest::Client) -> Option<Du
 async fn theirs_ready(ca: &Ca, http: &reqwest::Client) -> Option<Duration> {
     let started = Instant::now();
     let mut provider = oidc_provider_mock::spawn(ca);
+    provider.drain_stderr();
     let url = format!("{}/.well-known/openid-configuration", provider.issuer);
-    let ready = first_ok(http, &url).await.map(|()| started.elapsed());
+    let ready = first_ok(http, &url, &mut provider.child).await.map(|()| started.elapsed());
     let _ = provider.child.kill().await;
     ready
 }
@@ -114,15 +119,16 @@ async fn our_logins(binary: &Path, ca: &Ca, http: &reqwest::Client) -> Result<Lo
     let (cert, ca_pem) = sso_harness::idp::server_cert(&setup, ca).map_err(|e| e.to_string())?;
     let redirect_uris = pairs.iter().map(|pair| pair.rp.redirect_uri()).collect();
     let config = PartyConfig::Idp { config: setup, cert, ca_pem, redirect_uris };
-    let child = spawn_party(binary, &config, port);
+    let mut child = spawn_party(binary, &config, port);
     let discovery = format!("{}/.well-known/openid-configuration", provider.issuer);
-    first_ok(http, &discovery).await.ok_or("sso-party did not serve discovery")?;
+    first_ok(http, &discovery, &mut child).await.ok_or("sso-party did not serve discovery")?;
     logins(&pairs, child.id().unwrap_or_default()).await
 }
 
 /// Logins against oidc-provider-mock (under uvicorn, TLS), the same way.
 async fn their_logins(ca: &Ca, http: &reqwest::Client) -> Result<Logins, String> {
-    let spawned = oidc_provider_mock::spawn(ca);
+    let mut spawned = oidc_provider_mock::spawn(ca);
+    spawned.drain_stderr();
     let provider = Provider {
         issuer: spawned.issuer.clone(),
         client_id: oidc_provider_mock::CLIENT_ID.to_owned(),
@@ -132,7 +138,9 @@ async fn their_logins(ca: &Ca, http: &reqwest::Client) -> Result<Logins, String>
     };
     let pairs = login::pairs(&provider).await;
     let discovery = format!("{}/.well-known/openid-configuration", provider.issuer);
-    first_ok(http, &discovery).await.ok_or("oidc-provider-mock did not serve discovery")?;
+    first_ok(http, &discovery, &mut spawned.child)
+        .await
+        .ok_or("oidc-provider-mock did not serve discovery (pip install oidc-provider-mock==0.3.4)")?;
     logins(&pairs, spawned.child.id().unwrap_or_default()).await
 }
 

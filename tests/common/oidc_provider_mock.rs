@@ -89,6 +89,14 @@ pub fn login_form() -> LoginForm {
 }
 
 impl Provider {
+    /// Reads uvicorn's log away in a task of its own, so that a full pipe never stops the provider.
+    pub fn drain_stderr(&mut self) {
+        if let Some(stderr) = self.child.stderr.take() {
+            let mut lines = tokio::io::BufReader::new(stderr).lines();
+            tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        }
+    }
+
     /// The provider as the harness's builder takes it.
     pub fn external(&self) -> ExternalIdp {
         ExternalIdp {
