@@ -120,9 +120,7 @@ async fn our_logins(binary: &Path, ca: &Ca, http: &reqwest::Client) -> Result<Lo
     let redirect_uris = pairs.iter().map(|pair| pair.rp.redirect_uri()).collect();
     let config = PartyConfig::Idp { config: setup, cert, ca_pem, redirect_uris };
     let mut child = spawn_party(binary, &config, port);
-    let discovery = format!("{}/.well-known/openid-configuration", provider.issuer);
-    first_ok(http, &discovery, &mut child).await.ok_or("sso-party did not serve discovery")?;
-    logins(&pairs, child.id().unwrap_or_default()).await
+    logins_once_ready(http, &provider, &pairs, &mut child, "sso-party did not serve discovery").await
 }
 
 /// Logins against oidc-provider-mock (under uvicorn, TLS), the same way.
@@ -137,11 +135,8 @@ async fn their_logins(ca: &Ca, http: &reqwest::Client) -> Result<Logins, String>
         login: Some(oidc_provider_mock::login_form()),
     };
     let pairs = login::pairs(&provider).await;
-    let discovery = format!("{}/.well-known/openid-configuration", provider.issuer);
-    first_ok(http, &discovery, &mut spawned.child)
-        .await
-        .ok_or("oidc-provider-mock did not serve discovery (pip install oidc-provider-mock==0.3.4)")?;
-    logins(&pairs, spawned.child.id().unwrap_or_default()).await
+    let missing = "oidc-provider-mock did not serve discovery (pip install oidc-provider-mock==0.3.4)";
+    logins_once_ready(http, &provider, &pairs, &mut spawned.child, missing).await
 }
 
 struct Logins {
@@ -150,7 +145,18 @@ struct Logins {
     cpu_per_login: Duration,
 }
 
-async fn logins(pairs: &[std::sync::Arc<login::Pair>], pid: u32) -> Result<Logins, String> {
+/// Waits (bounded) for the provider process `child` to serve discovery, then measures the logins of
+/// `pairs` against it.
+async fn logins_once_ready(
+    http: &reqwest::Client,
+    provider: &Provider,
+    pairs: &[std::sync::Arc<login::Pair>],
+    child: &mut Child,
+    not_ready: &str,
+) -> Result<Logins, String> {
+    let discovery = format!("{}/.well-known/openid-configuration", provider.issuer);
+    first_ok(http, &discovery, child).await.ok_or(not_ready)?;
+    let pid = child.id().unwrap_or_default();
     let cpu_before = process_cpu_time(pid).unwrap_or_default();
     let (latency, per_second) = login::measure(pairs).await?;
     let cpu = process_cpu_time(pid).unwrap_or_default().saturating_sub(cpu_before);

@@ -29,8 +29,8 @@ use crate::scenario::Scenario;
 pub async fn in_start_order<S, T, F, Fut>(
     scenarios: &[S],
     jobs: usize,
-    mut run: F,
-    mut finished: impl FnMut(usize, &T),
+    run: F,
+    finished: impl FnMut(usize, &T),
 ) -> Vec<T>
 where
     S: AsRef<Scenario>,
@@ -38,9 +38,27 @@ where
     Fut: Future<Output = T> + Send + 'static,
     T: Send + 'static,
 {
+    at_most(jobs, Scenario::start_order(scenarios), run, finished).await
+}
+
+/// Runs `run(index)` for every index of `order`, started in that order, at most `jobs` at a time
+/// (0 counts as 1); returns the outputs by index (`order` must hold each of `0..n` once).
+/// `finished` hears of each as it ends; a panic is resumed once every other run has ended.
+pub async fn at_most<T, F, Fut>(
+    jobs: usize,
+    order: Vec<usize>,
+    mut run: F,
+    mut finished: impl FnMut(usize, &T),
+) -> Vec<T>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
     let permits = Arc::new(Semaphore::new(jobs.max(1)));
+    let mut outputs: Vec<Option<T>> = order.iter().map(|_| None).collect();
     let mut tasks = JoinSet::new();
-    for index in Scenario::start_order(scenarios) {
+    for index in order {
         let permit = permits.clone().acquire_owned().await.expect("the semaphore is never closed");
         let running = run(index);
         tasks.spawn(async move {
@@ -48,7 +66,6 @@ where
             (index, running.await)
         });
     }
-    let mut outputs: Vec<Option<T>> = scenarios.iter().map(|_| None).collect();
     let mut panicked = None;
     while let Some(joined) = tasks.join_next().await {
         match joined {

@@ -228,6 +228,27 @@ fn owner() -> String {
 }
 
 /// A leftover: made by a process of this machine that is gone, or past its lifetime.
+/// A new environment's id: eight hex digits, the value of its [`LABEL`].
+fn environment_id() -> String {
+    (0..4).map(|_| format!("{:02x}", rand::random::<u8>())).collect()
+}
+
+/// The labels on everything the environment labelled `value` makes: its id, this process's
+/// session (for its reaper), the owner and the expiry (for a later run's sweep).
+fn environment_labels(value: &str) -> HashMap<String, String> {
+    HashMap::from([
+        (LABEL.to_owned(), value.to_owned()),
+        (crate::reaper::SESSION_LABEL.to_owned(), reaper::session().to_owned()),
+        (OWNER_LABEL.to_owned(), owner()),
+        (EXPIRES_LABEL.to_owned(), (now() + lifetime().as_secs()).to_string()),
+    ])
+}
+
+/// The front, IdP and egress networks of the environment labelled `value`.
+fn network_names(value: &str) -> [String; 3] {
+    ["front", "idp", "egress"].map(|network| format!("sso-repro-{value}-{network}"))
+}
+
 fn is_leftover(labels: &HashMap<String, String>) -> bool {
     let expires = labels.get(EXPIRES_LABEL).and_then(|e| e.parse::<u64>().ok());
     crate::leftovers::is_leftover(labels.get(OWNER_LABEL).map(String::as_str), expires, now())
@@ -520,14 +541,9 @@ impl EnvBuilder {
         if !self.external.in_process_only().is_empty() {
             return Err(ContainersError::InProcessOnly(self.external.in_process_only().join(" and ")));
         }
-        let id: String = (0..4).map(|_| format!("{:02x}", rand::random::<u8>())).collect();
-        let labels = HashMap::from([
-            (LABEL.to_owned(), id.clone()),
-            (crate::reaper::SESSION_LABEL.to_owned(), reaper::session().to_owned()),
-            (OWNER_LABEL.to_owned(), owner()),
-            (EXPIRES_LABEL.to_owned(), (now() + lifetime().as_secs()).to_string()),
-        ]);
-        let [front, idp_net, egress] = ["front", "idp", "egress"].map(|n| format!("sso-repro-{id}-{n}"));
+        let id = environment_id();
+        let labels = environment_labels(&id);
+        let [front, idp_net, egress] = network_names(&id);
         // From here on, Drop removes whatever was made, whatever fails next.
         let mut env = ContainerEnv {
             id: id.clone(),

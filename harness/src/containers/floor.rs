@@ -9,14 +9,13 @@
 //! removes it all. The containers run the proxy party with no traffic, so they stay up until removed.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use testcontainers::bollard::models::{ContainerCreateBody, EndpointSettings, HostConfig, NetworkingConfig};
 use testcontainers::bollard::query_parameters::{CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder};
 use testcontainers::Image;
 
-use super::{docker_error, reaper, ContainerBackend, ContainersError, EXPIRES_LABEL, LABEL};
+use super::{docker_error, ContainerBackend, ContainersError};
 use crate::hosts::{IDP_NAMES, PROXY_HOST, RP_HOST};
 use crate::party::{PartyConfig, CONFIG_VAR, GATEWAY_PORT};
 use crate::proxy::ProxyPolicy;
@@ -35,39 +34,21 @@ impl ContainerBackend {
     /// Makes, starts and removes `environments` bare environments, `jobs` at a time. Everything made
     /// is labelled with this process's session (its reaper removes it if the process dies first).
     pub async fn engine_floor(&self, environments: usize, jobs: usize) -> Result<EngineFloor, ContainersError> {
-        let permits = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
         let started = Instant::now();
-        let mut set = tokio::task::JoinSet::new();
-        for _ in 0..environments {
-            let (backend, permits) = (self.clone(), permits.clone());
-            set.spawn(async move {
-                let _permit = permits.acquire_owned().await.expect("the semaphore is never closed");
-                backend.bare_environment().await
-            });
-        }
-        let (mut first_error, mut made) = (None, Vec::new());
-        while let Some(result) = set.join_next().await {
-            match result.expect("a bare environment does not panic") {
-                Ok(label) => made.push(label),
-                Err(error) => drop(first_error.get_or_insert(error)),
-            }
-        }
-        match first_error {
-            None => Ok(EngineFloor { wall: started.elapsed(), environments: made }),
-            Some(error) => Err(error),
-        }
+        let bare = |_| {
+            let backend = self.clone();
+            async move { backend.bare_environment().await }
+        };
+        let made = crate::concurrent::at_most(jobs, (0..environments).collect(), bare, |_, _| {}).await;
+        let environments = made.into_iter().collect::<Result<Vec<_>, _>>()?;
+        Ok(EngineFloor { wall: started.elapsed(), environments })
     }
 
     /// One bare environment, made, started and removed; its label value.
     async fn bare_environment(&self) -> Result<String, ContainersError> {
-        let id: String = (0..4).map(|_| format!("{:02x}", rand::random::<u8>())).collect();
-        let label = format!("floor-{id}");
-        let labels = HashMap::from([
-            (LABEL.to_owned(), label.clone()),
-            (crate::reaper::SESSION_LABEL.to_owned(), reaper::session().to_owned()),
-            (EXPIRES_LABEL.to_owned(), (super::now() + 60).to_string()),
-        ]);
-        let [front, idp_net, egress] = ["front", "idp", "egress"].map(|n| format!("sso-repro-floor-{id}-{n}"));
+        let label = format!("floor-{}", super::environment_id());
+        let labels = super::environment_labels(&label);
+        let [front, idp_net, egress] = super::network_names(&label);
         let mut containers = Vec::new();
         let made = async {
             for (name, internal) in [(&front, false), (&idp_net, true), (&egress, true)] {
